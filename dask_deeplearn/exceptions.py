@@ -1,0 +1,25 @@
+"""Exceptions raised by :mod:`dask_deeplearn`."""
+
+from __future__ import annotations
+
+__all__ = ["InvalidParameterError", "NotFittedError", "DataError", "UnstableModelError"]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a wrong type, an out-of-range value, or clashes with another one.
+
+    Subclasses both :class:`ValueError` and :class:`TypeError`, as scikit-learn's
+    ``InvalidParameterError`` does, so callers may catch either.
+    """
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted model was called before ``fit``."""
+
+
+class DataError(ValueError):
+    """The data cannot be used as given (empty frame, bad response, inf values, ...)."""
+
+
+class UnstableModelError(RuntimeError):
+    """Training diverged: the weights are not finite or have exploded."""
