@@ -1,0 +1,6 @@
+"""scikit-learn and H2O-style estimators."""
+
+from .h2o_api import DeepLearningEstimator
+from .sklearn_api import DeepLearningClassifier, DeepLearningRegressor
+
+__all__ = ["DeepLearningClassifier", "DeepLearningRegressor", "DeepLearningEstimator"]

@@ -1,0 +1,133 @@
+"""H2O's call style: ``DeepLearningEstimator(**params).train(x=..., y=..., training_frame=...)``."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+from ._base import DeepLearningBase, with_h2o_parameters
+
+__all__ = ["DeepLearningEstimator"]
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return (isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object
+            or pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
+
+
+@with_h2o_parameters
+class DeepLearningEstimator(DeepLearningBase):
+    """H2O's ``H2ODeepLearningEstimator``: the task follows the response column's type.
+
+    A categorical (``category``, object, string or bool) response trains a classifier, a
+    numeric one a regressor, exactly as in H2O (use ``.astype("category")`` where H2O uses
+    ``asfactor()``).
+
+    Parameters
+    ----------
+{parameters}
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.datasets import load_iris
+    >>> from dask_deeplearn import DeepLearningEstimator
+    >>> df = load_iris(as_frame=True).frame
+    >>> df["target"] = df["target"].astype("category")
+    >>> model = DeepLearningEstimator(hidden=[16], epochs=20, seed=1, reproducible=True)
+    >>> model.train(y="target", training_frame=df).model_performance().mean_per_class_error < 0.1
+    True
+    """
+
+    def train(self, x: Sequence[str] | None = None, y: str | None = None,
+              training_frame: pd.DataFrame | None = None,
+              validation_frame: pd.DataFrame | None = None,
+              weights_column: str | None = None, offset_column: str | None = None,
+              ignored_columns: Sequence[str] | None = None) -> "DeepLearningEstimator":
+        """Train on ``training_frame`` (H2O's ``train``).
+
+        Parameters
+        ----------
+        x : list of str, optional
+            Predictor columns; default all columns but the response, weights and offset.
+        y : str
+            Response column.
+        training_frame : pandas.DataFrame
+        validation_frame : pandas.DataFrame, optional
+        weights_column, offset_column : str, optional
+            Override the parameters of the same name.
+        ignored_columns : list of str, optional
+
+        Returns
+        -------
+        self
+        """
+        if training_frame is None:
+            raise DataError("train() needs a training_frame (a pandas DataFrame).")
+        frame, _ = self._as_frame(training_frame)
+        if y is None or y not in frame.columns:
+            raise DataError(
+                f"The response column y={y!r} is not a column of the training_frame "
+                f"(columns: {list(frame.columns)[:10]}{'...' if frame.shape[1] > 10 else ''})."
+            )
+        for name, value in (("weights_column", weights_column), ("offset_column", offset_column),
+                            ("ignored_columns", ignored_columns)):
+            if value is not None:
+                setattr(self, name, value)
+        task = "classification" if _is_categorical(frame[y]) else "regression"
+        classes = None
+        if task == "classification" and not isinstance(frame[y].dtype, pd.CategoricalDtype):
+            classes = sorted(pd.Series(frame[y]).dropna().unique().tolist(), key=str)
+        features = list(x) if x is not None else None
+        valid = None
+        if validation_frame is not None:
+            valid, _ = self._as_frame(validation_frame)
+        self._fit_frames(frame, y, valid, features=features, task=task, classes=classes,
+                         weights_column=self.weights_column)
+        self.response_column_ = y
+        self._n_raw_features = None
+        self._fit_had_names = True
+        return self
+
+    def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None,
+            sample_weight: Any = None) -> "DeepLearningEstimator":
+        """scikit-learn style fit; the task follows ``y``'s dtype (see the class docstring)."""
+        ys = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y
+        task = "classification" if _is_categorical(ys) else "regression"
+        return self._fit_xy(X, y, validation_data=validation_data, sample_weight=sample_weight,
+                            task=task)
+
+    def predict(self, test_data: Any) -> pd.DataFrame:
+        """H2O's prediction frame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Classification: ``predict`` (label) then one probability column per class
+            (named by the class label). Regression: ``predict``.
+        """
+        frame = self._scoring_frame(test_data)
+        raw = self._raw_predict(frame)
+        if self.task_ == "regression":
+            return pd.DataFrame({"predict": raw}, index=frame.index)
+        out = pd.DataFrame({"predict": self._labels(raw)}, index=frame.index)
+        for j, c in enumerate(self.classes_):
+            out[str(c)] = raw[:, j]
+        return out
+
+    def model_performance(self, test_data: pd.DataFrame | None = None, *, train: bool = False,
+                          valid: bool = False) -> Any:
+        """Metrics on ``test_data`` (which holds the response), or the training/validation ones."""
+        self._check_fitted()
+        if test_data is None:
+            return self.validation_metrics_ if valid else self.training_metrics_
+        frame = self._scoring_frame(test_data)
+        return self._performance(frame, self.response_column_, self.params_["weights_column"])
+
+    def scoring_history(self) -> pd.DataFrame:
+        """The scoring history (H2O's ``model.scoring_history()``)."""
+        self._check_fitted()
+        return self.scoring_history_

@@ -1,0 +1,690 @@
+"""Numba SGD kernels: per-sample (H2O semantics) and mini-batch (BLAS) training.
+
+numpy + numba only. Every kernel is ``nogil`` so several Python threads can run it at once
+on the same weight buffers (Hogwild: element-wise writes, no locks). The kernels mutate
+``W``, ``B``, ``OW`` and ``OB`` in place and return the number of rows they trained on.
+
+Array arguments (see :mod:`dask_deeplearn.network` for the layout):
+
+``X`` (n, n_in) float32, ``y`` (n,) float32 (class index or training-space target),
+``rw`` (n,) float32 row weights or an empty array, ``off`` (n,) float32 offsets (output space)
+or an empty array, ``rows`` (m,) int64 rows to train on in order, ``W``/``B`` flat weights and
+biases, ``OW``/``OB`` (2, ·) optimiser state, ``units``/``kk``/``w_off``/``b_off``/``act``
+(int64) the network layout, ``drop`` (float64) dropout ratio of each receiving layer,
+``fp``/``ip`` the hyper-parameters (indices below), ``seed`` the RNG seed of this call,
+``n_start``/``n_stride``: the sample counter of this call's first row and how much it advances
+per row (the number of threads sharing the model), for annealing and the momentum ramp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# fastmath subset: lets LLVM vectorise float reductions, keeps NaN/inf semantics intact.
+FASTMATH = {"reassoc", "contract", "arcp"}
+# error_model="numpy": no per-division zero check (a branch that blocks vectorisation).
+# Inner loops index slice views (never ``base + c`` into the whole buffer) so that LLVM
+# sees non-negative indices and drops numba's wraparound branch.
+_JIT = dict(nogil=True, cache=True, fastmath=FASTMATH, error_model="numpy")
+
+# ---- indices into the float parameter vector ``fp`` ----
+FP_RHO = 0
+FP_EPS = 1
+FP_RATE = 2
+FP_ANNEAL = 3
+FP_DECAY = 4
+FP_MSTART = 5
+FP_MRAMP = 6
+FP_MSTABLE = 7
+FP_L1 = 8
+FP_L2 = 9
+FP_MAXW2 = 10
+FP_INDROP = 11
+FP_TWEEDIE = 12
+FP_QALPHA = 13
+FP_HUBER = 14
+N_FP = 15
+
+# ---- indices into the int parameter vector ``ip`` ----
+IP_ADAPTIVE = 0
+IP_NESTEROV = 1
+IP_FAST = 2
+IP_LOSS = 3
+IP_DIST = 4
+N_IP = 5
+
+# loss codes (softmax output)
+LOSS_CROSSENTROPY = 0
+LOSS_QUADRATIC = 1
+
+# distribution codes (linear output)
+DIST_GAUSSIAN = 0
+DIST_LAPLACE = 1
+DIST_QUANTILE = 2
+DIST_HUBER = 3
+DIST_POISSON = 4
+DIST_GAMMA = 5
+DIST_TWEEDIE = 6
+DIST_SOFTMAX = 7  # bernoulli / multinomial
+
+DIST_CODES = {
+    "gaussian": DIST_GAUSSIAN,
+    "laplace": DIST_LAPLACE,
+    "quantile": DIST_QUANTILE,
+    "huber": DIST_HUBER,
+    "poisson": DIST_POISSON,
+    "gamma": DIST_GAMMA,
+    "tweedie": DIST_TWEEDIE,
+    "bernoulli": DIST_SOFTMAX,
+    "multinomial": DIST_SOFTMAX,
+}
+
+# activation codes (same values as dask_deeplearn.network)
+_TANH = 0
+_RECT = 1
+_MAXOUT = 2
+_LINEAR = 3
+_SOFTMAX = 4
+
+_MAX_EXP = 1e19
+
+
+# --------------------------------------------------------------------------- RNG
+@njit(inline="always")
+def _next_u64(state):
+    """splitmix64 step on a 1-element uint64 array."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always")
+def _rand(state):
+    """Uniform float in [0, 1) with 24 random bits."""
+    return np.float32(_next_u64(state) >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
+
+
+# --------------------------------------------------------------------------- schedules
+@njit(inline="always")
+def momentum_at(n, mstart, mramp, mstable):
+    """Momentum after ``n`` samples: the documented linear ramp (H2O's code never ramps)."""
+    if mramp > 0.0 and n < mramp:
+        return mstart + (mstable - mstart) * n / mramp
+    return mstable
+
+
+@njit(inline="always")
+def manual_rate(layer, n, fp):
+    """Effective manual step ``rate * decay**layer / (1 + annealing * n) * (1 - momentum)``."""
+    r = fp[FP_RATE] * fp[FP_DECAY] ** layer / (1.0 + fp[FP_ANNEAL] * n)
+    m = momentum_at(n, fp[FP_MSTART], fp[FP_MRAMP], fp[FP_MSTABLE])
+    return r * (1.0 - m), m
+
+
+# --------------------------------------------------------------------------- gradients
+@njit(inline="always")
+def dist_gradient(dist, f, y, fp):
+    """dE/df of H2O's distributions (``-2 * negHalfGradient``), f = output in link space."""
+    if dist == DIST_GAUSSIAN:
+        return 2.0 * (f - y)
+    if dist == DIST_LAPLACE:
+        return 1.0 if f > y else -1.0
+    if dist == DIST_QUANTILE:
+        a = fp[FP_QALPHA]
+        return -a if y > f else 1.0 - a
+    if dist == DIST_HUBER:
+        d = fp[FP_HUBER]
+        if abs(y - f) <= d:
+            return 2.0 * (f - y)
+        return 2.0 * d if f >= y else -2.0 * d
+    if dist == DIST_POISSON:
+        return -2.0 * (y - min(np.exp(f), _MAX_EXP))
+    if dist == DIST_GAMMA:
+        return -2.0 * (y * np.exp(-f) - 1.0)
+    if dist == DIST_TWEEDIE:
+        p = fp[FP_TWEEDIE]
+        return -2.0 * (y * np.exp(f * (1.0 - p)) - np.exp(f * (2.0 - p)))
+    return 0.0
+
+
+@njit(inline="always")
+def _sign(w):
+    if w > 0:
+        return np.float32(1.0)
+    if w < 0:
+        return np.float32(-1.0)
+    return np.float32(0.0)
+
+
+@njit(inline="always")
+def _activate(code, z):
+    if code == _TANH:
+        return np.float32(1.0) - np.float32(2.0) / (np.float32(1.0) + np.exp(np.float32(2.0) * z))
+    if code == _RECT:
+        return z if z > 0 else np.float32(0.0)
+    return z
+
+
+@njit(inline="always")
+def _derivative(code, a):
+    if code == _TANH:
+        return np.float32(1.0) - a * a
+    if code == _RECT:
+        return np.float32(1.0) if a > 0 else np.float32(0.0)
+    return np.float32(1.0)  # maxout: routed to the winning channel
+
+
+# --------------------------------------------------------------------------- per-sample kernel
+@njit(**_JIT)
+def _propagate(W, base, cols, gr, e):
+    """``e += gr * W[base:base + cols]`` (error to the layer below, pre-update weights)."""
+    Wv = W[base:base + cols]
+    for c in range(cols):
+        e[c] += gr * Wv[c]
+
+
+@njit(**_JIT)
+def _update_row_adadelta(W, EG, EDX, base, cols, gr, ain, fast, l1, l2, rho, eps):
+    """ADADELTA update of one receiving unit's incoming weights (``grad = gr * ain``).
+
+    Branch-free so LLVM vectorises it: skipped weights (``fast_mode`` and input 0) are
+    written back unchanged. Returns the sum of squared gradients of the updated weights
+    (H2O's bias ADADELTA rule).
+    """
+    one_m_rho = np.float32(1.0) - rho
+    zero = np.float32(0.0)
+    sumg2 = zero
+    Wv = W[base:base + cols]
+    EGv = EG[base:base + cols]
+    EDv = EDX[base:base + cols]
+    for c in range(cols):
+        w = Wv[c]
+        ac = ain[c]
+        sgn = np.float32(w > zero) - np.float32(w < zero)
+        grad = gr * ac + l1 * sgn + l2 * w
+        eg0 = EGv[c]
+        edx0 = EDv[c]
+        eg = rho * eg0 + one_m_rho * grad * grad
+        rate = np.sqrt((edx0 + eps) / (eg + eps))
+        d = rate * grad
+        edx = rho * edx0 + one_m_rho * d * d
+        skip = fast and ac == zero
+        EGv[c] = eg0 if skip else eg
+        EDv[c] = edx0 if skip else edx
+        Wv[c] = w if skip else w - d
+        sumg2 += zero if skip else grad * grad
+    return sumg2
+
+
+@njit(**_JIT)
+def _update_row_manual(W, V, base, cols, gr, ain, fast, l1, l2, r, m, has_mom, nesterov):
+    """Manual-rate update (plain, momentum or Nesterov) of one unit's incoming weights."""
+    zero = np.float32(0.0)
+    one_p_m = np.float32(1.0) + m
+    Wv = W[base:base + cols]
+    Vv = V[base:base + cols]
+    for c in range(cols):
+        w = Wv[c]
+        ac = ain[c]
+        sgn = np.float32(w > zero) - np.float32(w < zero)
+        grad = gr * ac + l1 * sgn + l2 * w
+        skip = fast and ac == zero
+        if has_mom:
+            v = Vv[c]
+            vn = m * v - r * grad
+            Vv[c] = v if skip else vn
+            if nesterov:
+                wn = w - m * v + one_p_m * vn
+            else:
+                wn = w + vn
+        else:
+            wn = w - r * grad
+        Wv[c] = w if skip else wn
+    return zero
+
+
+@njit(inline="always")
+def _update_bias(B, OB, j, gb, avg_g2, adaptive, rho, eps, r, m, has_mom, nesterov, l1, l2):
+    b = B[j]
+    gb = gb + l1 * _sign(b) + l2 * b
+    if adaptive:
+        # H2O: the bias accumulators see the mean squared gradient of the unit's weights
+        eg = rho * OB[0, j] + (np.float32(1.0) - rho) * avg_g2
+        rate = np.sqrt((OB[1, j] + eps) / (eg + eps))
+        OB[1, j] = rho * OB[1, j] + (np.float32(1.0) - rho) * rate * rate * avg_g2
+        OB[0, j] = eg
+        B[j] = b - rate * gb
+    elif has_mom:
+        v = OB[0, j]
+        vn = m * v - r * gb
+        OB[0, j] = vn
+        if nesterov:
+            B[j] = b - m * v + (np.float32(1.0) + m) * vn
+        else:
+            B[j] = b + vn
+    else:
+        B[j] = b - r * gb
+
+
+@njit(inline="always")
+def _max_w2(W, base, length, max_w2):
+    Wv = W[base:base + length]
+    s = np.float32(0.0)
+    for c in range(length):
+        s += Wv[c] * Wv[c]
+    if s > max_w2:
+        scale = np.float32(np.sqrt(max_w2 / s))
+        for c in range(length):
+            Wv[c] *= scale
+
+
+@njit(**_JIT)
+def _dot(W, base, a, cols):
+    Wv = W[base:base + cols]
+    s = np.float32(0.0)
+    for c in range(cols):
+        s += Wv[c] * a[c]
+    return s
+
+
+@njit(**_JIT)
+def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, drop, fp, ip,
+             seed, n_start, n_stride):
+    """Train on ``rows`` one sample at a time (H2O's online SGD, semantics §4-§6).
+
+    Per row: forward pass in training mode (input and hidden dropout), output error, then
+    for each layer from the output down and each receiving unit: error propagated with the
+    pre-update weights, weights updated (ADADELTA or manual rate with momentum/Nesterov),
+    ``max_w2`` rescaling, bias update. ``fast_mode`` skips weights whose input is 0 and
+    units whose error is 0. Dropped units receive no gradient (H2O still updates dropped
+    Tanh/Maxout units; we treat that as a bug). Row weights multiply the gradient.
+
+    Mutates ``W``, ``B``, ``OW``, ``OB``. Returns the number of rows trained on.
+    """
+    n_layers = units.shape[0] - 1
+    a_off = np.zeros(n_layers + 2, np.int64)
+    for l in range(n_layers + 1):
+        a_off[l + 1] = a_off[l] + units[l]
+    a = np.zeros(a_off[-1], np.float32)      # activations of every layer
+    g = np.zeros(a_off[-1], np.float32)      # errors dE/dz of every layer
+    keep = np.ones(a_off[-1], np.uint8)      # dropout masks
+    win = np.zeros(a_off[-1], np.int8)       # maxout winning channel
+    state = np.empty(1, np.uint64)
+    state[0] = np.uint64(seed)
+
+    adaptive = ip[IP_ADAPTIVE] != 0
+    nesterov = ip[IP_NESTEROV] != 0
+    fast = ip[IP_FAST] != 0
+    loss = ip[IP_LOSS]
+    dist = ip[IP_DIST]
+    rho = np.float32(fp[FP_RHO])
+    eps = np.float32(fp[FP_EPS])
+    l1 = np.float32(fp[FP_L1])
+    l2 = np.float32(fp[FP_L2])
+    max_w2 = fp[FP_MAXW2]
+    check_w2 = max_w2 < 3.4028234e38
+    indrop = np.float32(fp[FP_INDROP])
+    has_mom = fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0
+    skip_zero = fast or ((not adaptive) and (not has_mom) and l1 == 0 and l2 == 0)
+    has_w = rw.shape[0] > 0
+    has_off = off.shape[0] > 0
+    n_in = units[0]
+    out_l = n_layers - 1
+    n_out = units[n_layers]
+    oa = a_off[n_layers]
+    eg_w = OW[0]
+    edx_w = OW[1]
+
+    for it in range(rows.shape[0]):
+        row = rows[it]
+        n = n_start + it * n_stride
+        # ---- input layer
+        for c in range(n_in):
+            a[c] = X[row, c]
+        if indrop > 0:
+            for c in range(n_in):
+                if _rand(state) < indrop:
+                    a[c] = np.float32(0.0)
+        # ---- forward
+        for l in range(n_layers):
+            cols = units[l]
+            nr = units[l + 1]
+            k = kk[l]
+            code = act[l]
+            ratio = drop[l]
+            ai = a_off[l]
+            ao = a_off[l + 1]
+            wo = w_off[l]
+            bo = b_off[l]
+            ain = a[ai:ai + cols]
+            for r in range(nr):
+                if ratio > 0.0:
+                    if _rand(state) < ratio:
+                        keep[ao + r] = 0
+                        a[ao + r] = np.float32(0.0)
+                        continue
+                    keep[ao + r] = 1
+                if k == 1:
+                    z = B[bo + r] + _dot(W, wo + r * cols, ain, cols)
+                    if code == _SOFTMAX or code == _LINEAR:
+                        a[ao + r] = z
+                    else:
+                        a[ao + r] = _activate(code, z)
+                else:
+                    z0 = B[bo + 2 * r] + _dot(W, wo + (2 * r) * cols, ain, cols)
+                    z1 = B[bo + 2 * r + 1] + _dot(W, wo + (2 * r + 1) * cols, ain, cols)
+                    if z1 > z0:
+                        a[ao + r] = z1
+                        win[ao + r] = 1
+                    else:
+                        a[ao + r] = z0
+                        win[ao + r] = 0
+        # ---- output error
+        wr = rw[row] if has_w else np.float32(1.0)
+        if act[out_l] == _SOFTMAX:
+            zmax = a[oa]
+            for j in range(1, n_out):
+                if a[oa + j] > zmax:
+                    zmax = a[oa + j]
+            s = 0.0
+            for j in range(n_out):
+                p = np.exp(np.float64(a[oa + j] - zmax))
+                a[oa + j] = p
+                s += p
+            target = int(y[row])
+            for j in range(n_out):
+                p = a[oa + j] / s
+                a[oa + j] = p
+                t = 1.0 if j == target else 0.0
+                if loss == LOSS_CROSSENTROPY:
+                    g[oa + j] = (p - t) * wr
+                else:
+                    g[oa + j] = (p - t) * p * (1.0 - p) * wr
+        else:
+            f = np.float64(a[oa])
+            if has_off:
+                f += off[row]
+                a[oa] = f
+            g[oa] = dist_gradient(dist, f, np.float64(y[row]), fp) * wr
+        # ---- backward + update, output layer first
+        for l in range(n_layers - 1, -1, -1):
+            cols = units[l]
+            nr = units[l + 1]
+            k = kk[l]
+            ai = a_off[l]
+            ao = a_off[l + 1]
+            wo = w_off[l]
+            bo = b_off[l]
+            ain = a[ai:ai + cols]
+            e = g[ai:ai + cols]
+            propagate = l > 0
+            if propagate:
+                e[:] = np.float32(0.0)
+            if adaptive:
+                r_l = np.float32(0.0)
+                m_l = np.float32(0.0)
+            else:
+                rr, mm = manual_rate(l, n, fp)
+                r_l = np.float32(rr)
+                m_l = np.float32(mm)
+            for r in range(nr):
+                gr = g[ao + r]
+                if skip_zero and gr == 0:
+                    continue
+                ch = np.int64(win[ao + r]) if k == 2 else 0
+                j = r * k + ch
+                base = wo + j * cols
+                if propagate:
+                    _propagate(W, base, cols, gr, e)
+                if adaptive:
+                    sumg2 = _update_row_adadelta(W, eg_w, edx_w, base, cols, gr, ain, fast,
+                                                 l1, l2, rho, eps)
+                else:
+                    sumg2 = _update_row_manual(W, eg_w, base, cols, gr, ain, fast, l1, l2,
+                                               r_l, m_l, has_mom, nesterov)
+                if check_w2:
+                    _max_w2(W, wo + r * k * cols, k * cols, max_w2)
+                _update_bias(B, OB, bo + j, gr, sumg2 / np.float32(cols), adaptive, rho, eps,
+                             r_l, m_l, has_mom, nesterov, l1, l2)
+            if propagate:
+                code = act[l - 1]
+                dropped = drop[l - 1] > 0.0
+                for c in range(cols):
+                    if dropped and keep[ai + c] == 0:
+                        e[c] = np.float32(0.0)
+                    else:
+                        e[c] = e[c] * _derivative(code, ain[c])
+    return rows.shape[0]
+
+
+# --------------------------------------------------------------------------- mini-batch kernel
+@njit(**_JIT)
+def _update_matrix(W, EG, EDX, GW, base, nrows, cols, adaptive, fast, l1, l2, rho, eps,
+                   r, m, has_mom, nesterov, sumg2):
+    """Apply one update to a (nrows, cols) weight block from its gradient ``GW``.
+
+    Writes each row's sum of squared gradients into ``sumg2`` (bias ADADELTA rule).
+    """
+    one_m_rho = np.float32(1.0) - rho
+    zero = np.float32(0.0)
+    one_p_m = np.float32(1.0) + m
+    for j in range(nrows):
+        lo = base + j * cols
+        Wv = W[lo:lo + cols]
+        Ev = EG[lo:lo + cols]
+        Dv = EDX[lo:lo + cols]
+        gv = GW[j]
+        acc = zero
+        for c in range(cols):
+            w = Wv[c]
+            gd = gv[c]
+            sgn = np.float32(w > zero) - np.float32(w < zero)
+            grad = gd + l1 * sgn + l2 * w
+            skip = fast and gd == zero
+            if adaptive:
+                eg0 = Ev[c]
+                edx0 = Dv[c]
+                eg = rho * eg0 + one_m_rho * grad * grad
+                rate = np.sqrt((edx0 + eps) / (eg + eps))
+                d = rate * grad
+                edx = rho * edx0 + one_m_rho * d * d
+                Ev[c] = eg0 if skip else eg
+                Dv[c] = edx0 if skip else edx
+                Wv[c] = w if skip else w - d
+                acc += zero if skip else grad * grad
+            elif has_mom:
+                v = Ev[c]
+                vn = m * v - r * grad
+                Ev[c] = v if skip else vn
+                wn = (w - m * v + one_p_m * vn) if nesterov else (w + vn)
+                Wv[c] = w if skip else wn
+            else:
+                Wv[c] = w if skip else w - r * grad
+        sumg2[j] = acc
+
+
+@njit(**_JIT)
+def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_off, act, drop,
+                fp, ip, seed, n_start, n_stride):
+    """Train on ``rows`` in mini-batches of ``batch`` rows with one update per batch.
+
+    Forward and backward passes are float32 matrix products (BLAS). The gradient is the
+    (row-weighted) mean over the batch; ``fast_mode`` skips weights whose batch gradient
+    is exactly 0 (at batch size 1 this is H2O's rule). Dropout masks are drawn per row.
+
+    Mutates ``W``, ``B``, ``OW``, ``OB``. Returns the number of rows trained on.
+    """
+    n_layers = units.shape[0] - 1
+    state = np.empty(1, np.uint64)
+    state[0] = np.uint64(seed)
+    adaptive = ip[IP_ADAPTIVE] != 0
+    nesterov = ip[IP_NESTEROV] != 0
+    fast = ip[IP_FAST] != 0
+    loss = ip[IP_LOSS]
+    dist = ip[IP_DIST]
+    rho = np.float32(fp[FP_RHO])
+    eps = np.float32(fp[FP_EPS])
+    l1 = np.float32(fp[FP_L1])
+    l2 = np.float32(fp[FP_L2])
+    max_w2 = fp[FP_MAXW2]
+    check_w2 = max_w2 < 3.4028234e38
+    indrop = np.float32(fp[FP_INDROP])
+    has_mom = fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0
+    has_w = rw.shape[0] > 0
+    has_off = off.shape[0] > 0
+    n_in = units[0]
+    n_out = units[n_layers]
+    m_rows = rows.shape[0]
+    eg_w = OW[0]
+    edx_w = OW[1]
+
+    for start in range(0, m_rows, batch):
+        nb = min(batch, m_rows - start)
+        n = n_start + start * n_stride
+        inv_nb = np.float32(1.0 / nb)
+        # ---- forward
+        A0 = np.empty((nb, n_in), np.float32)
+        for i in range(nb):
+            row = rows[start + i]
+            for c in range(n_in):
+                A0[i, c] = X[row, c]
+            if indrop > 0:
+                for c in range(n_in):
+                    if _rand(state) < indrop:
+                        A0[i, c] = np.float32(0.0)
+        acts = [A0]
+        masks = [np.ones((1, 1), np.uint8)]
+        wins = [np.zeros((1, 1), np.int8)]
+        A = A0
+        for l in range(n_layers):
+            cols = units[l]
+            nr = units[l + 1]
+            k = kk[l]
+            code = act[l]
+            Wl = W[w_off[l]:w_off[l + 1]].reshape((nr * k, cols))
+            Z = np.dot(A, Wl.T)
+            bo = b_off[l]
+            for i in range(nb):
+                for j in range(nr * k):
+                    Z[i, j] += B[bo + j]
+            ratio = drop[l]
+            mask = np.ones((1, 1), np.uint8)
+            if ratio > 0.0:
+                mask = np.empty((nb, nr), np.uint8)
+                for i in range(nb):
+                    for j in range(nr):
+                        mask[i, j] = 0 if _rand(state) < ratio else 1
+            win = np.zeros((1, 1), np.int8)
+            if k == 2:
+                Anew = np.empty((nb, nr), np.float32)
+                win = np.zeros((nb, nr), np.int8)
+                for i in range(nb):
+                    for j in range(nr):
+                        z0 = Z[i, 2 * j]
+                        z1 = Z[i, 2 * j + 1]
+                        if z1 > z0:
+                            Anew[i, j] = z1
+                            win[i, j] = 1
+                        else:
+                            Anew[i, j] = z0
+                A = Anew
+            elif code == _TANH or code == _RECT:
+                for i in range(nb):
+                    for j in range(nr):
+                        Z[i, j] = _activate(code, Z[i, j])
+                A = Z
+            else:
+                A = Z
+            if ratio > 0.0:
+                for i in range(nb):
+                    for j in range(nr):
+                        if mask[i, j] == 0:
+                            A[i, j] = np.float32(0.0)
+            acts.append(A)
+            masks.append(mask)
+            wins.append(win)
+        # ---- output error (mean over the batch)
+        out = acts[n_layers]
+        G = np.empty((nb, n_out), np.float32)
+        for i in range(nb):
+            row = rows[start + i]
+            wr = rw[row] if has_w else np.float32(1.0)
+            if act[n_layers - 1] == _SOFTMAX:
+                zmax = out[i, 0]
+                for j in range(1, n_out):
+                    if out[i, j] > zmax:
+                        zmax = out[i, j]
+                s = 0.0
+                for j in range(n_out):
+                    s += np.exp(np.float64(out[i, j] - zmax))
+                target = int(y[row])
+                for j in range(n_out):
+                    p = np.exp(np.float64(out[i, j] - zmax)) / s
+                    t = 1.0 if j == target else 0.0
+                    if loss == LOSS_CROSSENTROPY:
+                        G[i, j] = (p - t) * wr * inv_nb
+                    else:
+                        G[i, j] = (p - t) * p * (1.0 - p) * wr * inv_nb
+            else:
+                f = np.float64(out[i, 0])
+                if has_off:
+                    f += off[row]
+                G[i, 0] = dist_gradient(dist, f, np.float64(y[row]), fp) * wr * inv_nb
+        # ---- backward + update
+        for l in range(n_layers - 1, -1, -1):
+            cols = units[l]
+            nr = units[l + 1]
+            k = kk[l]
+            wo = w_off[l]
+            bo = b_off[l]
+            Wl = W[wo:w_off[l + 1]].reshape((nr * k, cols))
+            if k == 2:
+                Gx = np.zeros((nb, nr * 2), np.float32)
+                win = wins[l + 1]
+                for i in range(nb):
+                    for j in range(nr):
+                        Gx[i, 2 * j + win[i, j]] = G[i, j]
+            else:
+                Gx = G
+            Aprev = acts[l]
+            GW = np.dot(Gx.T, Aprev)
+            if l > 0:
+                E = np.dot(Gx, Wl)  # pre-update weights
+            else:
+                E = np.empty((1, 1), np.float32)
+            if adaptive:
+                r_l = np.float32(0.0)
+                m_l = np.float32(0.0)
+            else:
+                rr, mm = manual_rate(l, n, fp)
+                r_l = np.float32(rr)
+                m_l = np.float32(mm)
+            sumg2 = np.empty(nr * k, np.float32)
+            _update_matrix(W, eg_w, edx_w, GW, wo, nr * k, cols, adaptive, fast, l1, l2, rho,
+                           eps, r_l, m_l, has_mom, nesterov, sumg2)
+            for j in range(nr * k):
+                gb = np.float32(0.0)
+                for i in range(nb):
+                    gb += Gx[i, j]
+                if fast and gb == 0:
+                    continue
+                _update_bias(B, OB, bo + j, gb, sumg2[j] / np.float32(cols), adaptive, rho, eps,
+                             r_l, m_l, has_mom, nesterov, l1, l2)
+            if check_w2:
+                for r in range(nr):
+                    _max_w2(W, wo + r * k * cols, k * cols, max_w2)
+            if l > 0:
+                code = act[l - 1]
+                mask = masks[l]
+                dropped = drop[l - 1] > 0.0
+                G = np.empty((nb, cols), np.float32)
+                for i in range(nb):
+                    for c in range(cols):
+                        if dropped and mask[i, c] == 0:
+                            G[i, c] = np.float32(0.0)
+                        else:
+                            G[i, c] = E[i, c] * _derivative(code, Aprev[i, c])
+    return m_rows

@@ -1,0 +1,341 @@
+"""Network layout, model state, H2O's weight initialisation and the numpy forward pass.
+
+numpy only. The forward pass here is the scorer used by ``predict`` and the reference the
+Numba kernels are tested against.
+
+Layout (semantics §3). ``units = (n_inputs, h_1, ..., h_L, n_outputs)``. Weight matrix ``l``
+(``l = 0..L``) connects layer ``l`` to layer ``l + 1`` and is stored in one flat ``float32``
+buffer ``W`` at ``W[w_off[l]:w_off[l + 1]]``, row-major with **rows = receiving units**:
+shape ``(rows, k, cols)`` where ``k = 2`` for a Maxout hidden layer (H2O's fixed two
+channels) and ``k = 1`` otherwise. (H2O interleaves the Maxout channels as
+``(rows, cols, k)``; exporters convert.) Biases live in one flat ``float32`` buffer ``B``
+shaped ``(rows, k)`` per layer. Everything is float32 (H2O keeps biases and activations in
+float64; float32 doubles the SIMD width and changes results only in the last bits).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ACT_TANH",
+    "ACT_RECTIFIER",
+    "ACT_MAXOUT",
+    "ACT_LINEAR",
+    "ACT_SOFTMAX",
+    "NetworkSpec",
+    "ModelState",
+    "init_state",
+    "forward",
+    "hidden_activations",
+]
+
+# activation codes shared with the kernels
+ACT_TANH = 0
+ACT_RECTIFIER = 1
+ACT_MAXOUT = 2
+ACT_LINEAR = 3
+ACT_SOFTMAX = 4
+
+_HIDDEN_CODES = {
+    "Tanh": ACT_TANH,
+    "TanhWithDropout": ACT_TANH,
+    "Rectifier": ACT_RECTIFIER,
+    "RectifierWithDropout": ACT_RECTIFIER,
+    "Maxout": ACT_MAXOUT,
+    "MaxoutWithDropout": ACT_MAXOUT,
+}
+
+#: H2O adds this to the seed of every weight matrix's RNG (``seed + 0xBAD5EED + l + 1``).
+_WEIGHT_SEED_SALT = 0xBAD5EED
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The shape of a network: layer sizes, activations and dropout.
+
+    Parameters
+    ----------
+    units : tuple of int
+        ``(n_inputs, h_1, ..., h_L, n_outputs)``.
+    activation : str
+        Canonical H2O activation of the hidden layers (``"Rectifier"``, ``"TanhWithDropout"``...).
+    output : {"softmax", "linear"}
+        Output layer: softmax for classification, linear (link space) for regression.
+    hidden_dropout_ratios : tuple of float
+        One ratio per hidden layer (all 0 for activations without dropout).
+    input_dropout_ratio : float, default=0.0
+        Probability of zeroing each input during training.
+    """
+
+    units: tuple[int, ...]
+    activation: str
+    output: str
+    hidden_dropout_ratios: tuple[float, ...]
+    input_dropout_ratio: float = 0.0
+    # derived, filled in __post_init__
+    k: np.ndarray = field(init=False, repr=False, compare=False)
+    w_off: np.ndarray = field(init=False, repr=False, compare=False)
+    b_off: np.ndarray = field(init=False, repr=False, compare=False)
+    act: np.ndarray = field(init=False, repr=False, compare=False)
+    dropout: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        units = tuple(int(u) for u in self.units)
+        object.__setattr__(self, "units", units)
+        object.__setattr__(
+            self, "hidden_dropout_ratios", tuple(float(r) for r in self.hidden_dropout_ratios)
+        )
+        if self.activation not in _HIDDEN_CODES:
+            raise ValueError(f"unknown activation {self.activation!r}")
+        if self.output not in ("softmax", "linear"):
+            raise ValueError(f"output must be 'softmax' or 'linear', got {self.output!r}")
+        n_hidden = len(units) - 2
+        if n_hidden < 0 or any(u < 1 for u in units):
+            raise ValueError(f"invalid units {units!r}")
+        if len(self.hidden_dropout_ratios) != n_hidden:
+            raise ValueError("need one hidden dropout ratio per hidden layer")
+        hid = _HIDDEN_CODES[self.activation]
+        out = ACT_SOFTMAX if self.output == "softmax" else ACT_LINEAR
+        act = np.array([hid] * n_hidden + [out], dtype=np.int64)
+        k = np.where(act == ACT_MAXOUT, 2, 1).astype(np.int64)
+        w_sizes = [units[l + 1] * k[l] * units[l] for l in range(n_hidden + 1)]
+        b_sizes = [units[l + 1] * k[l] for l in range(n_hidden + 1)]
+        object.__setattr__(self, "act", act)
+        object.__setattr__(self, "k", k)
+        object.__setattr__(self, "w_off", np.concatenate([[0], np.cumsum(w_sizes)]).astype(np.int64))
+        object.__setattr__(self, "b_off", np.concatenate([[0], np.cumsum(b_sizes)]).astype(np.int64))
+        object.__setattr__(
+            self, "dropout", np.array(list(self.hidden_dropout_ratios) + [0.0], dtype=np.float64)
+        )
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight matrices (hidden layers + 1)."""
+        return len(self.units) - 1
+
+    @property
+    def n_weights(self) -> int:
+        """Total number of weights."""
+        return int(self.w_off[-1])
+
+    @property
+    def n_biases(self) -> int:
+        """Total number of biases."""
+        return int(self.b_off[-1])
+
+    @property
+    def units_array(self) -> np.ndarray:
+        """``units`` as an int64 array (kernel argument)."""
+        return np.asarray(self.units, dtype=np.int64)
+
+    def layer_weights(self, W: np.ndarray, l: int) -> np.ndarray:
+        """View of weight matrix ``l`` in ``W``, shape ``(rows, k, cols)``."""
+        rows, cols, k = self.units[l + 1], self.units[l], int(self.k[l])
+        return W[self.w_off[l] : self.w_off[l + 1]].reshape(rows, k, cols)
+
+    def layer_biases(self, B: np.ndarray, l: int) -> np.ndarray:
+        """View of bias vector ``l`` in ``B``, shape ``(rows, k)``."""
+        rows, k = self.units[l + 1], int(self.k[l])
+        return B[self.b_off[l] : self.b_off[l + 1]].reshape(rows, k)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description (inverse of :meth:`from_dict`)."""
+        return {
+            "units": list(self.units),
+            "activation": self.activation,
+            "output": self.output,
+            "hidden_dropout_ratios": list(self.hidden_dropout_ratios),
+            "input_dropout_ratio": self.input_dropout_ratio,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "NetworkSpec":
+        """Rebuild a spec from :meth:`to_dict` output."""
+        return cls(
+            units=tuple(d["units"]),
+            activation=d["activation"],
+            output=d["output"],
+            hidden_dropout_ratios=tuple(d["hidden_dropout_ratios"]),
+            input_dropout_ratio=float(d["input_dropout_ratio"]),
+        )
+
+
+@dataclass
+class ModelState:
+    """Weights, biases and optimiser state of one network.
+
+    Attributes
+    ----------
+    spec : NetworkSpec
+    W, B : ndarray of shape (n_weights,) and (n_biases,), float32
+        Flat weight and bias buffers (see module docstring for the layout).
+    OW, OB : ndarray of shape (2, n_weights) and (2, n_biases), float32
+        Optimiser state. ADADELTA: slot 0 = E[g²], slot 1 = E[Δx²]. Manual rate with
+        momentum: slot 0 = velocity (slot 1 unused).
+    processed : int
+        Training samples processed so far (drives annealing and the momentum ramp).
+    """
+
+    spec: NetworkSpec
+    W: np.ndarray
+    B: np.ndarray
+    OW: np.ndarray
+    OB: np.ndarray
+    processed: int = 0
+
+    def copy(self) -> "ModelState":
+        """Deep copy (arrays copied)."""
+        return dataclasses.replace(
+            self, W=self.W.copy(), B=self.B.copy(), OW=self.OW.copy(), OB=self.OB.copy()
+        )
+
+    def is_finite(self) -> bool:
+        """True when every weight and bias is finite."""
+        return bool(np.isfinite(self.W).all() and np.isfinite(self.B).all())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The state's arrays by name (for model files and transport)."""
+        return {"W": self.W, "B": self.B, "OW": self.OW, "OB": self.OB}
+
+
+def init_state(
+    spec: NetworkSpec,
+    *,
+    seed: int,
+    initial_weight_distribution: str = "UniformAdaptive",
+    initial_weight_scale: float = 1.0,
+) -> ModelState:
+    """Initialise weights and biases as H2O does (semantics §3.3, §3.4).
+
+    Weight matrix ``l`` is drawn from its own generator seeded with
+    ``seed + 0xBAD5EED + l + 1``: ``UniformAdaptive`` draws ``U(-r, r)`` with
+    ``r = sqrt(6 / (fan_in + fan_out))`` (times 4 for a softmax output layer), ``Uniform``
+    draws ``U(-s, s)`` and ``Normal`` draws ``N(0, s²)`` with ``s = initial_weight_scale``.
+    Biases: 0.5 on the first hidden layer and 1.0 on deeper hidden layers for Rectifier and
+    Maxout, 0 for Tanh and for the output layer. Optimiser state starts at 0.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    seed : int
+        The resolved model seed.
+    initial_weight_distribution : {"UniformAdaptive", "Uniform", "Normal"}
+    initial_weight_scale : float
+
+    Returns
+    -------
+    ModelState
+    """
+    W = np.empty(spec.n_weights, dtype=np.float32)
+    B = np.zeros(spec.n_biases, dtype=np.float32)
+    for l in range(spec.n_layers):
+        rng = np.random.default_rng((int(seed) + _WEIGHT_SEED_SALT + l + 1) % 2**64)
+        size = int(spec.w_off[l + 1] - spec.w_off[l])
+        if initial_weight_distribution == "UniformAdaptive":
+            r = np.sqrt(6.0 / (spec.units[l] + spec.units[l + 1]))
+            if spec.act[l] == ACT_SOFTMAX:
+                r *= 4.0
+            vals = rng.uniform(-r, r, size)
+        elif initial_weight_distribution == "Uniform":
+            vals = rng.uniform(-initial_weight_scale, initial_weight_scale, size)
+        elif initial_weight_distribution == "Normal":
+            vals = rng.normal(0.0, initial_weight_scale, size)
+        else:
+            raise ValueError(f"unknown initial_weight_distribution {initial_weight_distribution!r}")
+        W[spec.w_off[l] : spec.w_off[l + 1]] = vals
+        if l < spec.n_layers - 1 and spec.act[l] in (ACT_RECTIFIER, ACT_MAXOUT):
+            B[spec.b_off[l] : spec.b_off[l + 1]] = 0.5 if l == 0 else 1.0
+    OW = np.zeros((2, spec.n_weights), dtype=np.float32)
+    OB = np.zeros((2, spec.n_biases), dtype=np.float32)
+    return ModelState(spec=spec, W=W, B=B, OW=OW, OB=OB)
+
+
+def _activate(z: np.ndarray, code: int, k: int) -> np.ndarray:
+    if code == ACT_MAXOUT:
+        n, width = z.shape
+        return z.reshape(n, width // k, k).max(axis=2)
+    if code == ACT_TANH:
+        return np.tanh(z)
+    if code == ACT_RECTIFIER:
+        return np.maximum(z, 0.0, dtype=z.dtype)
+    return z
+
+
+def hidden_activations(
+    spec: NetworkSpec, W: np.ndarray, B: np.ndarray, X: np.ndarray
+) -> list[np.ndarray]:
+    """Scoring-mode activations of every hidden layer.
+
+    Dropout layers are multiplied by ``1 - ratio`` (H2O's weight-scaling inference rule);
+    input dropout has no scoring-time compensation, as in H2O.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    W, B : ndarray, float32
+        Flat weight and bias buffers.
+    X : ndarray of shape (n_samples, n_inputs), float32
+
+    Returns
+    -------
+    list of ndarray of shape (n_samples, h_l), float32
+    """
+    a = np.ascontiguousarray(X, dtype=np.float32)
+    out = []
+    for l in range(spec.n_layers - 1):
+        rows, k, cols = spec.units[l + 1], int(spec.k[l]), spec.units[l]
+        Wl = W[spec.w_off[l] : spec.w_off[l + 1]].reshape(rows * k, cols)
+        z = a @ Wl.T
+        z += B[spec.b_off[l] : spec.b_off[l + 1]]
+        a = _activate(z, int(spec.act[l]), k)
+        ratio = spec.dropout[l]
+        if ratio > 0.0:
+            a *= np.float32(1.0 - ratio)
+        out.append(a)
+    return out
+
+
+def forward(
+    spec: NetworkSpec,
+    W: np.ndarray,
+    B: np.ndarray,
+    X: np.ndarray,
+    offset: np.ndarray | None = None,
+) -> np.ndarray:
+    """Scoring-mode forward pass.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    W, B : ndarray, float32
+        Flat weight and bias buffers.
+    X : ndarray of shape (n_samples, n_inputs), float32
+        Transformed inputs (see :class:`~dask_deeplearn.preprocessing.DataInfo`).
+    offset : ndarray of shape (n_samples,), optional
+        Offsets in output (link) space, added to a linear output.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs), float64
+        Class probabilities (softmax) or the link-space output (linear).
+    """
+    hidden = hidden_activations(spec, W, B, X)
+    a = hidden[-1] if hidden else np.ascontiguousarray(X, dtype=np.float32)
+    l = spec.n_layers - 1
+    rows, cols = spec.units[l + 1], spec.units[l]
+    Wl = W[spec.w_off[l] : spec.w_off[l + 1]].reshape(rows, cols)
+    z = (a @ Wl.T).astype(np.float64)
+    z += B[spec.b_off[l] : spec.b_off[l + 1]]
+    if spec.output == "softmax":
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+    if offset is not None:
+        z += np.asarray(offset, dtype=np.float64).reshape(-1, 1)
+    return z

@@ -1,0 +1,156 @@
+"""Iteration sizing, the scoring schedule and the early-stopping rule (semantics §7.2, §8, §9).
+
+Pure Python; no Dask, no numba.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+__all__ = ["samples_per_iteration", "ScoringSchedule", "stop_early", "MORE_IS_BETTER"]
+
+#: stopping metrics where a larger value is better (semantics §9.1 step 5)
+MORE_IS_BETTER = frozenset({"AUC", "AUCPR", "lift_top_group", "custom_increasing"})
+#: metrics bounded below by zero (a zero reference average stops at once, §9.1 step 4)
+BOUNDED_BELOW = frozenset(
+    {"logloss", "MSE", "RMSE", "MAE", "RMSLE", "AUC", "AUCPR", "misclassification",
+     "mean_per_class_error", "deviance"}
+)
+
+
+def samples_per_iteration(
+    tspi: int,
+    *,
+    n_rows: int,
+    epochs: float,
+    n_nodes: int = 1,
+    replicate: bool = False,
+    single_node_mode: bool = False,
+    rows_per_10s: float | None = None,
+) -> int:
+    """Resolve ``train_samples_per_iteration`` to the global rows per iteration (§7.2).
+
+    Parameters
+    ----------
+    tspi : int
+        The parameter: ``0`` (one epoch), ``-1`` (all data on every node), ``-2`` (auto) or a
+        positive row count.
+    n_rows : int
+        Training rows N.
+    epochs : float
+    n_nodes : int, default=1
+    replicate : bool, default=False
+        Whether every node holds all the data (effective ``replicate_training_data``).
+    single_node_mode : bool, default=False
+    rows_per_10s : float, optional
+        Measured rows trained in 10 s on one node; when given, auto-tuning caps an
+        iteration at about 10 s of work (H2O's single-node rule, driven by measurement
+        instead of a Linpack estimate).
+
+    Returns
+    -------
+    int
+        Rows per iteration, at least 1.
+    """
+    N = max(1, int(n_rows))
+    if tspi == 0:
+        return N
+    if tspi == -1:
+        if replicate and not single_node_mode:
+            return N * n_nodes
+        return N
+    if tspi > 0:
+        return int(max(1, min(tspi, math.ceil(epochs * N))))
+    # -2: auto-tune. Single-node rule: min(~10 s of work, epochs*N/10, 100000) rows.
+    target = max(1.0, epochs * N / 10.0)
+    if rows_per_10s is not None:
+        target = min(target, max(1.0, rows_per_10s))
+    t = min(target, 10.0 * N * n_nodes)
+    if t > N and (t % N) / N < 0.2:
+        t = N * math.floor(t / N)
+    return int(max(1, min(round(t), 100_000 * n_nodes)))
+
+
+@dataclass
+class ScoringSchedule:
+    """When to score (semantics §8.1).
+
+    Score at the end of training, at every iteration when ``score_each_iteration``, and
+    otherwise when more than ``score_interval`` seconds passed since the last scoring
+    started *and* the time spent scoring stays below ``score_duty_cycle`` of the time
+    since then. The first iteration is always scored.
+    """
+
+    score_interval: float = 5.0
+    score_duty_cycle: float = 0.1
+    score_each_iteration: bool = False
+    last_start: float | None = None
+    last_duration: float = 0.0
+    total_scoring: float = field(default=0.0)
+
+    def due(self, now: float, *, final: bool) -> bool:
+        """Whether to score now."""
+        if final or self.score_each_iteration or self.last_start is None:
+            return True
+        since = now - self.last_start
+        return since > self.score_interval and self.last_duration / since < self.score_duty_cycle
+
+    def record(self, start: float, end: float) -> None:
+        """Remember a scoring event that ran from ``start`` to ``end``."""
+        self.last_start = start
+        self.last_duration = end - start
+        self.total_scoring += end - start
+
+
+def _sign(x: float) -> int:
+    return (x > 0) - (x < 0)
+
+
+def stop_early(
+    values: Sequence[float],
+    *,
+    stopping_rounds: int,
+    stopping_metric: str,
+    stopping_tolerance: float,
+) -> bool:
+    """H2O's moving-average early-stopping rule (``ScoreKeeper.stopEarly``, §9.1).
+
+    Parameters
+    ----------
+    values : sequence of float
+        The stopping metric at each scoring event, oldest first, *excluding* the first
+        history row (H2O skips it as not conservative).
+    stopping_rounds : int
+        Window ``k``; 0 disables.
+    stopping_metric : str
+        Canonical metric name (decides the direction).
+    stopping_tolerance : float
+        Relative improvement required.
+
+    Returns
+    -------
+    bool
+        True when the last ``k`` moving averages show no sufficient improvement over the
+        reference average.
+    """
+    k = int(stopping_rounds)
+    if k <= 0 or len(values) < 2 * k:
+        return False
+    n = len(values)
+    window = list(values[n - 2 * k :])
+    if any(v is None or math.isnan(v) for v in window):
+        return False
+    mas = [sum(window[i : i + k]) / k for i in range(k + 1)]
+    ref = mas[0]
+    rest = mas[1:]
+    more_better = stopping_metric in MORE_IS_BETTER
+    if stopping_metric in BOUNDED_BELOW and ref == 0:
+        return True
+    best = max(rest) if more_better else min(rest)
+    if _sign(max(mas)) != _sign(min(mas)) or _sign(best) != _sign(ref):
+        return False
+    if more_better:
+        return best / ref <= 1 + stopping_tolerance
+    return best / ref >= 1 - stopping_tolerance

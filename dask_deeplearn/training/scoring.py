@@ -1,0 +1,145 @@
+"""Turning network outputs into predictions and metric partials (one block at a time).
+
+Shared by every backend (a Dask backend maps :func:`block_partial` over partitions and
+merges the partials) and by the estimators' ``model_performance``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import metrics as _metrics
+from ..network import ModelState, forward
+
+__all__ = ["LOG_LINK", "predict_block", "block_partial", "history_columns", "history_values"]
+
+#: distributions with a log link: predictions are ``min(1e19, exp(output))``
+LOG_LINK = frozenset({"poisson", "gamma", "tweedie"})
+
+
+def predict_block(
+    state: ModelState,
+    X: np.ndarray,
+    offset: np.ndarray | None,
+    *,
+    task: str,
+    distribution: str,
+    response_mean: float | None,
+    response_sd: float | None,
+) -> np.ndarray:
+    """Predictions for one transformed block.
+
+    Parameters
+    ----------
+    state : ModelState
+    X : ndarray of shape (n_samples, n_inputs), float32
+    offset : ndarray of shape (n_samples,) or None
+        Offsets in output space (as produced by the preprocessing).
+    task : {"classification", "regression"}
+    distribution : str
+        Effective distribution.
+    response_mean, response_sd : float or None
+        Response standardisation constants (identity-link regression only).
+
+    Returns
+    -------
+    ndarray
+        ``(n_samples, n_classes)`` probabilities (classification) or ``(n_samples,)``
+        predictions in the response's original units (regression).
+    """
+    out = forward(state.spec, state.W, state.B, X, offset)
+    if task == "classification":
+        return out
+    pred = out[:, 0]
+    if response_mean is not None:
+        pred = pred * response_sd + response_mean
+    if distribution in LOG_LINK:
+        pred = np.minimum(np.exp(pred), 1e19)
+    return pred
+
+
+def block_partial(
+    pred: np.ndarray,
+    actual: np.ndarray,
+    weight: np.ndarray | None,
+    *,
+    task: str,
+    distribution: str,
+    params: dict[str, Any],
+    n_classes: int | None = None,
+) -> Any:
+    """Mergeable metric partial of one block's predictions.
+
+    Parameters
+    ----------
+    pred : ndarray
+        Output of :func:`predict_block`.
+    actual : ndarray of shape (n_samples,)
+        Class index (classification) or response in original units (regression).
+    weight : ndarray or None
+    task, distribution : str
+    params : dict
+        Effective parameters (tweedie_power, quantile_alpha, auc_type, max_hit_ratio_k).
+    n_classes : int, optional
+
+    Returns
+    -------
+    RegressionPartial, BinomialPartial or MultinomialPartial
+    """
+    if task == "regression":
+        return _metrics.regression_partial(
+            actual,
+            pred,
+            weight,
+            distribution=distribution,
+            tweedie_power=params["tweedie_power"],
+            quantile_alpha=params["quantile_alpha"],
+        )
+    actual_index = actual.astype(np.int64)
+    if pred.shape[1] == 2:
+        return _metrics.binomial_partial(actual_index, pred, weight)
+    return _metrics.multinomial_partial(
+        actual_index,
+        pred,
+        weight,
+        n_classes=pred.shape[1],
+        top_k=int(params.get("max_hit_ratio_k", 10)),
+        auc_type=params.get("auc_type", "AUTO"),
+    )
+
+
+def history_columns(task: str, n_classes: int | None) -> list[str]:
+    """Metric columns of the scoring history for one frame (without prefix), §8.3."""
+    if task == "regression":
+        return ["rmse", "deviance", "mae", "r2"]
+    cols = ["rmse", "logloss", "r2"]
+    if n_classes == 2:
+        cols += ["auc", "pr_auc", "lift"]
+    cols += ["classification_error"]
+    if n_classes is not None and n_classes > 2:
+        cols += ["auc", "pr_auc"]
+    return cols
+
+
+_HISTORY_ATTR = {
+    "rmse": "rmse",
+    "deviance": "mean_residual_deviance",
+    "mae": "mae",
+    "r2": "r2",
+    "logloss": "logloss",
+    "auc": "auc",
+    "pr_auc": "aucpr",
+    "lift": "lift_top_group",
+    "classification_error": "classification_error",
+}
+
+
+def history_values(m: Any, columns: list[str]) -> dict[str, float]:
+    """Values of the history ``columns`` read off a metrics object (NaN when missing)."""
+    out = {}
+    for c in columns:
+        v = getattr(m, _HISTORY_ATTR[c], None) if m is not None else None
+        out[c] = float("nan") if v is None else float(v)
+    return out
