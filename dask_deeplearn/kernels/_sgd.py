@@ -151,6 +151,29 @@ def dist_gradient(dist, f, y, fp):
 
 
 @njit(inline="always")
+def _softmax_error(p, target, loss, scale, g):
+    """dE/dz of a softmax output with probabilities ``p`` for class ``target``.
+
+    CrossEntropy: ``p - t``. Quadratic (E = ½ Σ (p - t)²): the full softmax Jacobian,
+    ``p_k ((p_k - t_k) - Σ_j (p_j - t_j) p_j)``. (H2O uses only the Jacobian's diagonal,
+    ``(p - t) p (1 - p)``, which is not the gradient of any loss.)
+    """
+    n = p.shape[0]
+    if loss == LOSS_CROSSENTROPY:
+        for j in range(n):
+            t = 1.0 if j == target else 0.0
+            g[j] = (p[j] - t) * scale
+    else:
+        s = 0.0
+        for j in range(n):
+            t = 1.0 if j == target else 0.0
+            s += (p[j] - t) * p[j]
+        for j in range(n):
+            t = 1.0 if j == target else 0.0
+            g[j] = p[j] * ((p[j] - t) - s) * scale
+
+
+@njit(inline="always")
 def _sign(w):
     if w > 0:
         return np.float32(1.0)
@@ -396,13 +419,8 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, dr
                 s += p
             target = int(y[row])
             for j in range(n_out):
-                p = a[oa + j] / s
-                a[oa + j] = p
-                t = 1.0 if j == target else 0.0
-                if loss == LOSS_CROSSENTROPY:
-                    g[oa + j] = (p - t) * wr
-                else:
-                    g[oa + j] = (p - t) * p * (1.0 - p) * wr
+                a[oa + j] = a[oa + j] / s
+            _softmax_error(a[oa:oa + n_out], target, loss, wr, g[oa:oa + n_out])
         else:
             f = np.float64(a[oa])
             if has_off:
@@ -622,12 +640,8 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
                     s += np.exp(np.float64(out[i, j] - zmax))
                 target = int(y[row])
                 for j in range(n_out):
-                    p = np.exp(np.float64(out[i, j] - zmax)) / s
-                    t = 1.0 if j == target else 0.0
-                    if loss == LOSS_CROSSENTROPY:
-                        G[i, j] = (p - t) * wr * inv_nb
-                    else:
-                        G[i, j] = (p - t) * p * (1.0 - p) * wr * inv_nb
+                    out[i, j] = np.exp(np.float64(out[i, j] - zmax)) / s
+                _softmax_error(out[i], target, loss, wr * inv_nb, G[i])
             else:
                 f = np.float64(out[i, 0])
                 if has_off:

@@ -1,0 +1,400 @@
+"""Numba kernels against float64 numpy references, finite differences and hand-worked steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dask_deeplearn.kernels import KernelParams, select_rows, train_partition
+from dask_deeplearn.kernels import _sgd
+from dask_deeplearn.network import NetworkSpec, forward, init_state
+
+ACTIVATIONS = ["Tanh", "Rectifier", "Maxout"]
+DISTRIBUTIONS = ["gaussian", "laplace", "quantile", "huber", "poisson", "gamma", "tweedie"]
+
+
+def base_params(**kw):
+    p = dict(rho=0.99, epsilon=1e-8, rate=1.0, rate_annealing=0.0, rate_decay=1.0,
+             momentum_start=0.0, momentum_ramp=1e6, momentum_stable=0.0, l1=0.0, l2=0.0,
+             max_w2=3.4028235e38, input_dropout_ratio=0.0, tweedie_power=1.5,
+             quantile_alpha=0.3, adaptive_rate=False, nesterov_accelerated_gradient=True,
+             fast_mode=False, loss="CrossEntropy", mini_batch_size=1)
+    p.update(kw)
+    return p
+
+
+# ----------------------------------------------------------------------------- references
+def ref_forward64(spec, W, B, x):
+    """float64 forward pass of one row (training mode without dropout), returns output z."""
+    a = x.astype(np.float64)
+    for l in range(spec.n_layers):
+        rows, k, cols = spec.units[l + 1], int(spec.k[l]), spec.units[l]
+        Wl = W[spec.w_off[l]:spec.w_off[l + 1]].astype(np.float64).reshape(rows * k, cols)
+        z = Wl @ a + B[spec.b_off[l]:spec.b_off[l + 1]].astype(np.float64)
+        if l == spec.n_layers - 1:
+            return z
+        if spec.activation.startswith("Maxout"):
+            a = z.reshape(rows, 2).max(axis=1)
+        elif spec.activation.startswith("Tanh"):
+            a = np.tanh(z)
+        else:
+            a = np.maximum(z, 0)
+    return a
+
+
+def ref_loss(z, y, dist, loss, off=0.0, alpha=0.3, p=1.5, delta=1.0):
+    """The loss whose gradient each kernel implements (H2O's ``-2 negHalfGradient``)."""
+    if dist == "softmax":
+        e = np.exp(z - z.max())
+        pr = e / e.sum()
+        t = np.zeros_like(pr)
+        t[int(y)] = 1
+        if loss == "CrossEntropy":
+            return -np.log(pr[int(y)])
+        return 0.5 * np.sum((pr - t) ** 2)
+    f = z[0] + off
+    r = y - f
+    if dist == "gaussian":
+        return r * r
+    if dist == "laplace":
+        return abs(r)
+    if dist == "quantile":
+        return alpha * r if r > 0 else (alpha - 1) * r
+    if dist == "huber":
+        return r * r if abs(r) <= delta else 2 * delta * abs(r) - delta * delta
+    if dist == "poisson":
+        return 2 * (np.exp(f) - y * f)
+    if dist == "gamma":
+        return 2 * (y * np.exp(-f) + f)
+    if dist == "tweedie":
+        return 2 * (-y * np.exp(f * (1 - p)) / (1 - p) + np.exp(f * (2 - p)) / (2 - p))
+    raise AssertionError(dist)
+
+
+def fd_gradient(spec, W, B, X, Y, dist, loss, offs, h=1e-6):
+    """Central finite differences of the mean loss over the rows of X."""
+    W64 = W.astype(np.float64)
+    B64 = B.astype(np.float64)
+
+    def total(Wv, Bv):
+        return np.mean([ref_loss(ref_forward64(spec, Wv, Bv, X[i]), Y[i], dist, loss, offs[i])
+                        for i in range(X.shape[0])])
+
+    gW = np.empty_like(W64)
+    for i in range(W64.size):
+        Wp, Wm = W64.copy(), W64.copy()
+        Wp[i] += h
+        Wm[i] -= h
+        gW[i] = (total(Wp, B64) - total(Wm, B64)) / (2 * h)
+    gB = np.empty_like(B64)
+    for i in range(B64.size):
+        Bp, Bm = B64.copy(), B64.copy()
+        Bp[i] += h
+        Bm[i] -= h
+        gB[i] = (total(W64, Bp) - total(W64, Bm)) / (2 * h)
+    return gW, gB
+
+
+def make_case(activation, dist, rng, n_rows=1):
+    out = "softmax" if dist == "softmax" else "linear"
+    n_out = 3 if out == "softmax" else 1
+    spec = NetworkSpec((4, 5, 3, n_out), activation, out, (0.0, 0.0))
+    st = init_state(spec, seed=int(rng.integers(1000)))
+    X = rng.normal(size=(n_rows, 4)).astype(np.float32)
+    if out == "softmax":
+        Y = rng.integers(0, 3, size=n_rows).astype(np.float32)
+    elif dist in ("poisson", "gamma", "tweedie"):
+        Y = rng.uniform(0.5, 3.0, size=n_rows).astype(np.float32)
+    else:
+        Y = rng.normal(size=n_rows).astype(np.float32) * 3
+    offs = rng.normal(scale=0.1, size=n_rows).astype(np.float32)
+    return spec, st, X, Y, offs
+
+
+PAIRS = ([(a, "softmax", l) for a in ACTIVATIONS for l in ("CrossEntropy", "Quadratic")]
+         + [(a, d, "Automatic") for a in ACTIVATIONS for d in DISTRIBUTIONS])
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("activation,dist,loss", PAIRS)
+def test_gradient_matches_finite_differences(activation, dist, loss, batch):
+    """A manual step with rate 1 moves every parameter by exactly minus its gradient."""
+    rng = np.random.default_rng(hash((activation, dist, loss, batch)) % 2**32)
+    spec, st, X, Y, offs = make_case(activation, dist, rng, n_rows=batch)
+    if dist == "huber":  # keep residuals away from the kink at delta = 1
+        Y = Y + np.sign(Y) * 2
+    W0, B0 = st.W.copy(), st.B.copy()
+    kdist = "multinomial" if dist == "softmax" else dist
+    kp = KernelParams.from_params(base_params(loss=loss, mini_batch_size=batch), distribution=kdist)
+    off_arg = offs if dist != "softmax" else None
+    n = train_partition(st, X, Y, None, off_arg, batch, kp, nthreads=1, seed=0)
+    assert n == batch
+    gW = W0.astype(np.float64) - st.W
+    gB = B0.astype(np.float64) - st.B
+    fW, fB = fd_gradient(spec, W0, B0, X, Y, dist, loss,
+                         offs if dist != "softmax" else np.zeros(batch))
+    np.testing.assert_allclose(gW, fW, rtol=2e-3, atol=3e-4)
+    np.testing.assert_allclose(gB, fB, rtol=2e-3, atol=3e-4)
+
+
+def test_row_weight_scales_the_gradient():
+    """Booklet: weights are a loss pre-factor, so weight 2 doubles the manual step."""
+    rng = np.random.default_rng(3)
+    spec, st, X, Y, offs = make_case("Tanh", "gaussian", rng)
+    st2 = st.copy()
+    W0 = st.W.copy()
+    kp = KernelParams.from_params(base_params(rate=0.01), distribution="gaussian")
+    train_partition(st, X, Y, None, None, 1, kp, seed=0)
+    train_partition(st2, X, Y, np.array([2.0], np.float32), None, 1, kp, seed=0)
+    np.testing.assert_allclose(W0 - st2.W, 2 * (W0 - st.W), rtol=1e-4, atol=1e-6)
+
+
+def test_hand_worked_adadelta_step():
+    """One row through a 2-2-2 Tanh network with ADADELTA, every number computed by hand."""
+    spec = NetworkSpec((2, 2, 2), "Tanh", "softmax", (0.0,))
+    st = init_state(spec, seed=0)
+    W1 = np.array([[0.1, -0.2], [0.3, 0.4]])
+    W2 = np.array([[0.5, -0.6], [-0.7, 0.8]])
+    b1 = np.array([0.01, -0.02])
+    b2 = np.array([0.03, 0.0])
+    st.W[:] = np.concatenate([W1.ravel(), W2.ravel()])
+    st.B[:] = np.concatenate([b1, b2])
+    x = np.array([1.0, -2.0])
+    target = 1
+    rho, eps = 0.99, 1e-8
+    # forward
+    h = np.tanh(W1 @ x + b1)
+    z = W2 @ h + b2
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    g2 = p - np.array([0.0, 1.0])                  # softmax + cross-entropy
+    g1 = (W2.T @ g2) * (1 - h ** 2)                # pre-update W2, tanh derivative
+
+    def adadelta(w, grad):
+        eg = (1 - rho) * grad ** 2                 # E[g²] from 0
+        rate = np.sqrt((0 + eps) / (eg + eps))     # E[Δx²] is 0 before the step
+        return w - rate * grad, eg, (1 - rho) * (rate * grad) ** 2
+
+    gW2 = np.outer(g2, h)
+    gW1 = np.outer(g1, x)
+    W2n, eg2, edx2 = adadelta(W2, gW2)
+    W1n, eg1, edx1 = adadelta(W1, gW1)
+
+    def bias(b, g, gw):                            # H2O: bias accumulators see mean grad² of the row
+        avg = (gw ** 2).mean(axis=1)
+        eg = (1 - rho) * avg
+        rate = np.sqrt(eps / (eg + eps))
+        return b - rate * g
+
+    b2n = bias(b2, g2, gW2)
+    b1n = bias(b1, g1, gW1)
+    kp = KernelParams.from_params(base_params(adaptive_rate=True, rate=0.0, fast_mode=True),
+                                  distribution="multinomial")
+    train_partition(st, x[None, :].astype(np.float32), np.array([target], np.float32), None,
+                    None, 1, kp, seed=0)
+    np.testing.assert_allclose(st.W, np.concatenate([W1n.ravel(), W2n.ravel()]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(st.B, np.concatenate([b1n, b2n]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(st.OW[0], np.concatenate([eg1.ravel(), eg2.ravel()]), rtol=1e-4)
+    np.testing.assert_allclose(st.OW[1], np.concatenate([edx1.ravel(), edx2.ravel()]), rtol=1e-4)
+
+
+def _glm(w0=0.5):
+    """No hidden layer, one input, identity output: grad of (f - y)² wrt w is 2 (w x - y) x."""
+    spec = NetworkSpec((1, 1), "Tanh", "linear", ())
+    st = init_state(spec, seed=0)
+    st.W[:] = w0
+    st.B[:] = 0.0
+    return spec, st
+
+
+def test_momentum_ramp_follows_the_documentation():
+    # the documented linear ramp (H2O's code never ramps: semantics §6.2)
+    assert _sgd.momentum_at(0.0, 0.5, 100.0, 0.9) == pytest.approx(0.5)
+    assert _sgd.momentum_at(50.0, 0.5, 100.0, 0.9) == pytest.approx(0.7)
+    assert _sgd.momentum_at(100.0, 0.5, 100.0, 0.9) == pytest.approx(0.9)
+    assert _sgd.momentum_at(1e9, 0.5, 100.0, 0.9) == pytest.approx(0.9)
+    fp = np.zeros(_sgd.N_FP)
+    fp[_sgd.FP_RATE] = 0.1
+    fp[_sgd.FP_DECAY] = 0.5
+    fp[_sgd.FP_ANNEAL] = 1e-3
+    fp[_sgd.FP_MSTART] = 0.5
+    fp[_sgd.FP_MRAMP] = 100.0
+    fp[_sgd.FP_MSTABLE] = 0.9
+    r, m = _sgd.manual_rate(2, 50.0, fp)
+    assert m == pytest.approx(0.7)
+    assert r == pytest.approx(0.1 * 0.25 / (1 + 0.05) * (1 - 0.7))
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_momentum_and_nesterov_updates(nesterov):
+    x, y, rate, m = 1.5, 2.0, 0.1, 0.6
+    spec, st = _glm()
+    kp = KernelParams.from_params(
+        base_params(rate=rate, momentum_start=m, momentum_stable=m,
+                    nesterov_accelerated_gradient=nesterov), distribution="gaussian")
+    X = np.array([[x], [x]], np.float32)
+    Y = np.array([y, y], np.float32)
+    r = rate * (1 - m)                              # H2O scales the rate by (1 - momentum)
+
+    def step(p, v, grad):
+        vn = m * v - r * grad
+        return (p - m * v + (1 + m) * vn if nesterov else p + vn), vn
+
+    w, b, vw, vb = 0.5, 0.0, 0.0, 0.0
+    for _ in range(2):
+        g = 2 * (w * x + b - y)
+        w, vw = step(w, vw, g * x)
+        b, vb = step(b, vb, g)
+    train_partition(st, X, Y, None, None, 2, kp, seed=0)
+    assert st.W[0] == pytest.approx(w, rel=1e-5)
+    assert st.B[0] == pytest.approx(b, rel=1e-5)
+    assert st.OW[0, 0] == pytest.approx(vw, rel=1e-5)
+
+
+def test_rate_annealing_and_decay():
+    spec = NetworkSpec((1, 1, 1), "Tanh", "linear", (0.0,))
+    st = init_state(spec, seed=0)
+    st.W[:] = [0.5, 0.5]
+    st.B[:] = 0.0
+    st.processed = 1000
+    kp = KernelParams.from_params(base_params(rate=0.1, rate_annealing=1e-3, rate_decay=0.5),
+                                  distribution="gaussian")
+    x, y = 1.0, 2.0
+    h = np.tanh(0.5 * x)
+    f = 0.5 * h
+    g_out = 2 * (f - y)
+    g_hid = g_out * 0.5 * (1 - h * h)
+    ann = 1 / (1 + 1e-3 * 1000)
+    expected_w2 = 0.5 - 0.1 * 0.5 * ann * g_out * h   # layer 1: rate * decay^1
+    expected_w1 = 0.5 - 0.1 * ann * g_hid * x          # layer 0: rate * decay^0
+    train_partition(st, np.array([[x]], np.float32), np.array([y], np.float32), None, None, 1,
+                    kp, seed=0)
+    assert st.W[1] == pytest.approx(expected_w2, rel=1e-5)
+    assert st.W[0] == pytest.approx(expected_w1, rel=1e-5)
+
+
+def test_fast_mode_skips_weights_of_zero_inputs():
+    spec = NetworkSpec((3, 4, 2), "Tanh", "softmax", (0.0,))
+    st = init_state(spec, seed=1)
+    X = np.array([[1.0, 0.0, -1.0]], np.float32)
+    W0 = st.W.copy()
+    kp = KernelParams.from_params(base_params(adaptive_rate=True, fast_mode=True, l2=1e-3),
+                                  distribution="multinomial")
+    train_partition(st, X, np.array([1.0], np.float32), None, None, 1, kp, seed=0)
+    W1 = spec.layer_weights(st.W, 0)[:, 0, :]
+    W1_0 = spec.layer_weights(W0, 0)[:, 0, :]
+    assert np.array_equal(W1[:, 1], W1_0[:, 1])          # input 1 is 0: untouched, even by L2
+    assert np.all(spec.layer_weights(st.OW[0], 0)[:, 0, 1] == 0)
+    assert np.all(W1[:, 0] != W1_0[:, 0])
+    st2 = init_state(spec, seed=1)
+    kp2 = KernelParams.from_params(base_params(adaptive_rate=True, fast_mode=False, l2=1e-3),
+                                   distribution="multinomial")
+    train_partition(st2, X, np.array([1.0], np.float32), None, None, 1, kp2, seed=0)
+    assert np.all(spec.layer_weights(st2.W, 0)[:, 0, 1] != W1_0[:, 1])
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+def test_max_w2_bounds_every_row(batch):
+    rng = np.random.default_rng(0)
+    spec = NetworkSpec((10, 8, 2), "Rectifier", "softmax", (0.0,))
+    st = init_state(spec, seed=2, initial_weight_distribution="Uniform", initial_weight_scale=3.0)
+    X = rng.normal(size=(200, 10)).astype(np.float32)
+    Y = (X[:, 0] > 0).astype(np.float32)
+    kp = KernelParams.from_params(base_params(adaptive_rate=True, max_w2=2.0, fast_mode=True,
+                                              mini_batch_size=batch), distribution="bernoulli")
+    train_partition(st, X, Y, None, None, 200, kp, seed=0)
+    for l in range(spec.n_layers):
+        sq = (spec.layer_weights(st.W, l).reshape(spec.units[l + 1], -1) ** 2).sum(axis=1)
+        assert np.all(sq <= 2.0 * (1 + 1e-4))
+
+
+def test_init_ranges_and_biases():
+    spec = NetworkSpec((30, 20, 10, 3), "Rectifier", "softmax", (0.0, 0.0))
+    st = init_state(spec, seed=5)
+    r0 = np.sqrt(6 / 50)
+    r2 = 4 * np.sqrt(6 / 13)
+    assert np.abs(spec.layer_weights(st.W, 0)).max() <= r0
+    assert np.abs(spec.layer_weights(st.W, 0)).max() > 0.8 * r0
+    assert np.abs(spec.layer_weights(st.W, 2)).max() <= r2
+    assert np.abs(spec.layer_weights(st.W, 2)).max() > 0.6 * r2     # softmax layer: x4
+    assert np.all(spec.layer_biases(st.B, 0) == 0.5)
+    assert np.all(spec.layer_biases(st.B, 1) == 1.0)
+    assert np.all(spec.layer_biases(st.B, 2) == 0.0)
+    tanh = init_state(NetworkSpec((30, 20, 3), "Tanh", "softmax", (0.0,)), seed=5)
+    assert np.all(tanh.B == 0)
+    normal = init_state(spec, seed=5, initial_weight_distribution="Normal", initial_weight_scale=0.01)
+    assert 0.008 < normal.W.std() < 0.012
+    assert np.array_equal(init_state(spec, seed=5).W, st.W)
+    assert not np.array_equal(init_state(spec, seed=6).W, st.W)
+
+
+def test_scoring_forward_applies_dropout_scaling():
+    spec = NetworkSpec((3, 4, 2), "RectifierWithDropout", "softmax", (0.25,))
+    st = init_state(spec, seed=1)
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    W1 = spec.layer_weights(st.W, 0)[:, 0, :]
+    h = np.maximum(X @ W1.T + spec.layer_biases(st.B, 0)[:, 0], 0) * 0.75
+    W2 = spec.layer_weights(st.W, 1)[:, 0, :]
+    z = h @ W2.T + spec.layer_biases(st.B, 1)[:, 0]
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(forward(spec, st.W, st.B, X), p, rtol=1e-5)
+
+
+def test_select_rows_fractions_and_repeats():
+    rng = np.random.default_rng(0)
+    parts = select_rows(1000, 1000, 2, rng)
+    assert [p.tolist() for p in parts] == [list(range(500)), list(range(500, 1000))]
+    parts = select_rows(1000, 2500, 2, rng)          # 2.5 epochs: 3 visits, keep-prob 5/6
+    total = sum(len(p) for p in parts)
+    assert 2300 < total < 2700
+    assert all(p.min() >= lo and p.max() < lo + 500 for p, lo in zip(parts, (0, 500)))
+    parts = select_rows(1000, 100, 1, rng)
+    assert 60 < len(parts[0]) < 140
+    assert len(np.unique(parts[0])) == len(parts[0])
+    shuffled = select_rows(1000, 1000, 1, rng, shuffle=True)[0]
+    assert sorted(shuffled.tolist()) == list(range(1000)) and shuffled.tolist() != list(range(1000))
+
+
+def _separable(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8)).astype(np.float32)
+    Y = ((X[:, 0] + X[:, 1] * X[:, 2]) > 0).astype(np.float32)
+    return X, Y
+
+
+@pytest.mark.parametrize("batch", [1, 16])
+def test_one_thread_is_bit_reproducible(batch):
+    X, Y = _separable()
+    spec = NetworkSpec((8, 16, 16, 2), "RectifierWithDropout", "softmax", (0.2, 0.2))
+    kp = KernelParams.from_params(base_params(adaptive_rate=True, input_dropout_ratio=0.1,
+                                              fast_mode=True, mini_batch_size=batch),
+                                  distribution="bernoulli")
+    runs = []
+    for _ in range(2):
+        st = init_state(spec, seed=7)
+        for it in range(3):
+            train_partition(st, X, Y, None, None, 3000, kp, nthreads=1, seed=100 + it, shuffle=True)
+        runs.append(st)
+    assert np.array_equal(runs[0].W, runs[1].W)
+    assert np.array_equal(runs[0].B, runs[1].B)
+    assert np.array_equal(runs[0].OW, runs[1].OW)
+
+
+def test_two_threads_differ_but_learn_as_well():
+    X, Y = _separable()
+    Xt, Yt = _separable(seed=1)
+    spec = NetworkSpec((8, 32, 2), "Rectifier", "softmax", (0.0,))
+    kp = KernelParams.from_params(base_params(adaptive_rate=True, fast_mode=True),
+                                  distribution="bernoulli")
+    acc = {}
+    weights = {}
+    for nthreads in (1, 2):
+        st = init_state(spec, seed=3)
+        for it in range(5):
+            train_partition(st, X, Y, None, None, 3000, kp, nthreads=nthreads, seed=it)
+        acc[nthreads] = (forward(spec, st.W, st.B, Xt).argmax(1) == Yt).mean()
+        weights[nthreads] = st.W
+    assert not np.array_equal(weights[1], weights[2])
+    assert acc[1] > 0.85 and acc[2] > 0.85
+    assert abs(acc[1] - acc[2]) < 0.05
