@@ -16,7 +16,7 @@ MORE_IS_BETTER = frozenset({"AUC", "AUCPR", "lift_top_group", "custom_increasing
 #: metrics bounded below by zero (a zero reference average stops at once, §9.1 step 4)
 BOUNDED_BELOW = frozenset(
     {"logloss", "MSE", "RMSE", "MAE", "RMSLE", "AUC", "AUCPR", "misclassification",
-     "mean_per_class_error", "deviance"}
+     "mean_per_class_error"}
 )
 
 
