@@ -29,6 +29,8 @@ import warnings
 import numpy as np
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
+# measure the checkout this script lives in, not an older installed copy
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def load_fashion_mnist(kind: str) -> tuple[np.ndarray, np.ndarray]:
