@@ -8,7 +8,6 @@ so there is one table, not three copies.
 from __future__ import annotations
 
 import inspect
-import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -330,6 +329,3 @@ class DeepLearningBase(BaseEstimator):
                 f"{spec.n_weights + spec.n_biases:,} weights/biases, "
                 f"{self.state_.processed:,} training samples, "
                 f"mini-batch size {self.params_['mini_batch_size']}")
-
-    def _fit_time(self) -> float:  # pragma: no cover - convenience
-        return time.time()
