@@ -59,6 +59,8 @@ Examples
 
 from __future__ import annotations
 
+import abc
+
 import difflib
 import math
 import numbers
@@ -143,7 +145,7 @@ def _fmt_bound(x: float) -> str:
     return repr(x)
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """Base class of the parameter constraints.
 
     A constraint knows what it accepts (:meth:`convert`), how to say it in an error
@@ -151,6 +153,7 @@ class Constraint:
     numpydoc type field (:meth:`type_name`).
     """
 
+    @abc.abstractmethod
     def convert(self, value: Any) -> Any:
         """Return the normalised value, or raise ``_Reject`` if it is not accepted.
 
@@ -164,7 +167,6 @@ class Constraint:
         object
             The normalised value (never the input container itself).
         """
-        raise NotImplementedError
 
     def accepts(self, value: Any) -> bool:
         """Return whether ``value`` satisfies the constraint.
@@ -184,13 +186,13 @@ class Constraint:
             return False
         return True
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """Return the allowed values as a phrase completing "must be ..."."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def type_name(self) -> str:
         """Return the type as written in a numpydoc ``name : type`` line."""
-        raise NotImplementedError
 
 
 _CLOSED = ("both", "left", "right", "neither")
