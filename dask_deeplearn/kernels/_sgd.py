@@ -313,6 +313,16 @@ def _dot(W, base, a, cols):
     return s
 
 
+@njit(inline="always")
+def _hyper(fp, ip):
+    """Unpack the parameter vectors shared by both kernels."""
+    max_w2 = fp[FP_MAXW2]
+    return (ip[IP_ADAPTIVE] != 0, ip[IP_NESTEROV] != 0, ip[IP_FAST] != 0, ip[IP_LOSS],
+            ip[IP_DIST], np.float32(fp[FP_RHO]), np.float32(fp[FP_EPS]),
+            np.float32(fp[FP_L1]), np.float32(fp[FP_L2]), max_w2, max_w2 < 3.4028234e38,
+            np.float32(fp[FP_INDROP]), fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0)
+
+
 @njit(**_JIT)
 def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, drop, fp, ip,
              seed, n_start, n_stride):
@@ -338,19 +348,8 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, dr
     state = np.empty(1, np.uint64)
     state[0] = np.uint64(seed)
 
-    adaptive = ip[IP_ADAPTIVE] != 0
-    nesterov = ip[IP_NESTEROV] != 0
-    fast = ip[IP_FAST] != 0
-    loss = ip[IP_LOSS]
-    dist = ip[IP_DIST]
-    rho = np.float32(fp[FP_RHO])
-    eps = np.float32(fp[FP_EPS])
-    l1 = np.float32(fp[FP_L1])
-    l2 = np.float32(fp[FP_L2])
-    max_w2 = fp[FP_MAXW2]
-    check_w2 = max_w2 < 3.4028234e38
-    indrop = np.float32(fp[FP_INDROP])
-    has_mom = fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0
+    (adaptive, nesterov, fast, loss, dist, rho, eps, l1, l2, max_w2, check_w2, indrop,
+     has_mom) = _hyper(fp, ip)
     skip_zero = fast or ((not adaptive) and (not has_mom) and l1 == 0 and l2 == 0)
     has_w = rw.shape[0] > 0
     has_off = off.shape[0] > 0
@@ -538,19 +537,8 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
     n_layers = units.shape[0] - 1
     state = np.empty(1, np.uint64)
     state[0] = np.uint64(seed)
-    adaptive = ip[IP_ADAPTIVE] != 0
-    nesterov = ip[IP_NESTEROV] != 0
-    fast = ip[IP_FAST] != 0
-    loss = ip[IP_LOSS]
-    dist = ip[IP_DIST]
-    rho = np.float32(fp[FP_RHO])
-    eps = np.float32(fp[FP_EPS])
-    l1 = np.float32(fp[FP_L1])
-    l2 = np.float32(fp[FP_L2])
-    max_w2 = fp[FP_MAXW2]
-    check_w2 = max_w2 < 3.4028234e38
-    indrop = np.float32(fp[FP_INDROP])
-    has_mom = fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0
+    (adaptive, nesterov, fast, loss, dist, rho, eps, l1, l2, max_w2, check_w2, indrop,
+     has_mom) = _hyper(fp, ip)
     has_w = rw.shape[0] > 0
     has_off = off.shape[0] > 0
     n_in = units[0]
