@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidParameterError", "NotFittedError", "DataError", "UnstableModelError"]
+__all__ = ["InvalidParameterError", "NotFittedError", "DataError", "UnstableModelError",
+           "ModelFileError"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -23,3 +24,7 @@ class DataError(ValueError):
 
 class UnstableModelError(RuntimeError):
     """Training diverged: the weights are not finite or have exploded."""
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be read: damaged, truncated, from a newer version, or unsafe."""

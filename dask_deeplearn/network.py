@@ -198,6 +198,25 @@ class ModelState:
         """True when every weight and bias is finite."""
         return bool(np.isfinite(self.W).all() and np.isfinite(self.B).all())
 
+    def unstable_reason(self) -> str | None:
+        """Why H2O would mark this model unstable (semantics §11.2), or None.
+
+        Non-finite weights or biases, or a layer whose mean |weight| or weight RMS exceeds
+        1e10, or whose mean |bias| or bias RMS exceeds 1e5.
+        """
+        if not self.is_finite():
+            bad = int((~np.isfinite(self.W)).sum() + (~np.isfinite(self.B)).sum())
+            return f"{bad} weights and biases are not finite"
+        spec = self.spec
+        for l in range(spec.n_layers):
+            w = self.W[spec.w_off[l] : spec.w_off[l + 1]].astype(np.float64)
+            b = self.B[spec.b_off[l] : spec.b_off[l + 1]].astype(np.float64)
+            if abs(w.mean()) > 1e10 or w.std() > 1e10:
+                return f"layer {l + 1} weights exploded (mean {w.mean():.3g}, RMS {w.std():.3g})"
+            if abs(b.mean()) > 1e5 or b.std() > 1e5:
+                return f"layer {l + 1} biases exploded (mean {b.mean():.3g}, RMS {b.std():.3g})"
+        return None
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The state's arrays by name (for model files and transport)."""
         return {"W": self.W, "B": self.B, "OW": self.OW, "OB": self.OB}
@@ -267,7 +286,7 @@ def _activate(z: np.ndarray, code: int, k: int) -> np.ndarray:
 
 
 def hidden_activations(
-    spec: NetworkSpec, W: np.ndarray, B: np.ndarray, X: np.ndarray
+    spec: NetworkSpec, W: np.ndarray, B: np.ndarray, X: np.ndarray, dtype: Any = np.float32
 ) -> list[np.ndarray]:
     """Scoring-mode activations of every hidden layer.
 
@@ -280,12 +299,16 @@ def hidden_activations(
     W, B : ndarray, float32
         Flat weight and bias buffers.
     X : ndarray of shape (n_samples, n_inputs), float32
+    dtype : numpy dtype, default=float32
+        Arithmetic precision (the weights are cast to it).
 
     Returns
     -------
-    list of ndarray of shape (n_samples, h_l), float32
+    list of ndarray of shape (n_samples, h_l), of ``dtype``
     """
-    a = np.ascontiguousarray(X, dtype=np.float32)
+    a = np.ascontiguousarray(X, dtype=dtype)
+    W = np.asarray(W, dtype=dtype)
+    B = np.asarray(B, dtype=dtype)
     out = []
     for l in range(spec.n_layers - 1):
         rows, k, cols = spec.units[l + 1], int(spec.k[l]), spec.units[l]
@@ -295,7 +318,7 @@ def hidden_activations(
         a = _activate(z, int(spec.act[l]), k)
         ratio = spec.dropout[l]
         if ratio > 0.0:
-            a *= np.float32(1.0 - ratio)
+            a *= a.dtype.type(1.0 - ratio)
         out.append(a)
     return out
 
@@ -307,7 +330,10 @@ def forward(
     X: np.ndarray,
     offset: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Scoring-mode forward pass.
+    """Scoring-mode forward pass, in float64 (as H2O scores).
+
+    The float32 weights are widened, so standalone scorers in double precision (Java,
+    numpy) reproduce predictions to ~1e-12 whatever the scale of the response.
 
     Parameters
     ----------
@@ -324,12 +350,12 @@ def forward(
     ndarray of shape (n_samples, n_outputs), float64
         Class probabilities (softmax) or the link-space output (linear).
     """
-    hidden = hidden_activations(spec, W, B, X)
-    a = hidden[-1] if hidden else np.ascontiguousarray(X, dtype=np.float32)
+    hidden = hidden_activations(spec, W, B, X, dtype=np.float64)
+    a = hidden[-1] if hidden else np.ascontiguousarray(X, dtype=np.float64)
     l = spec.n_layers - 1
     rows, cols = spec.units[l + 1], spec.units[l]
-    Wl = W[spec.w_off[l] : spec.w_off[l + 1]].reshape(rows, cols)
-    z = (a @ Wl.T).astype(np.float64)
+    Wl = np.asarray(W[spec.w_off[l] : spec.w_off[l + 1]], dtype=np.float64).reshape(rows, cols)
+    z = a @ Wl.T
     z += B[spec.b_off[l] : spec.b_off[l + 1]]
     if spec.output == "softmax":
         z -= z.max(axis=1, keepdims=True)

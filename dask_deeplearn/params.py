@@ -620,9 +620,7 @@ class Param:
 
 
 _AE = "autoencoder (issue 5)"
-_CKPT = "model files and checkpoints (issue 4)"
 _CV = "cross-validation and class balancing (issue 6)"
-_DASK = "Dask training (issue 3)"
 
 _FLOAT_MAX = 3.4028235e38
 _INT_MAX = 2147483647
@@ -846,7 +844,7 @@ _TABLE: tuple[Param, ...] = (
           "(H2O default 1; scikit-learn ``batch_size``).", True),
     Param("elastic_averaging", False, Boolean(),
           "Use elastic averaging of the workers' models instead of plain averaging "
-          "(H2O default False).", True, _DASK),
+          "(H2O default False; only several workers have models to average).", True),
     Param("elastic_averaging_moving_rate", 0.9, _UNIT,
           "Moving rate of the consensus model in elastic averaging, in [0, 1] "
           "(H2O default 0.9).", True),
@@ -901,10 +899,11 @@ _TABLE: tuple[Param, ...] = (
           "scikit-learn ``roc_auc_score(multi_class=..., average=...)``).", True),
     Param("checkpoint", None, AnyObject(),
           "A saved model of the same kind whose training this fit continues "
-          "(H2O default None; scikit-learn ``warm_start``).", True, _CKPT),
+          "(H2O default None; scikit-learn ``warm_start``). A fitted model or the "
+          "path of a saved one; ``epochs`` is then the total.", True),
     Param("export_checkpoints_dir", None, StrOrNone(),
           "Directory to which a model file is written at each scoring event "
-          "(H2O default None).", True, _CKPT),
+          "(H2O default None).", True),
     Param("model_id", None, StrOrNone(),
           "Name of the model, generated when None (H2O default None).", True),
     Param("weights_column", None, StrOrNone(),
@@ -922,8 +921,17 @@ _TABLE: tuple[Param, ...] = (
           "Reproduce H2O quirks that are fixed by default, e.g. reset "
           "``mini_batch_size`` to 1 (not an H2O parameter; default False).", False),
     Param("backend", "auto", Options("auto", "local", "dask"),
-          "Where iterations run: 'local' threads, 'dask' workers, or 'auto' deciding from "
-          "the input (not an H2O parameter; default 'auto').", True),
+          "Where iterations run: 'local' threads in this process, 'dask' workers, or "
+          "'auto': Dask for Dask collections or when a default ``distributed.Client`` "
+          "exists, else local (not an H2O parameter; default 'auto').", True),
+    Param("warm_start", False, Boolean(),
+          "scikit-learn's ``warm_start``: a second ``fit`` of a fitted estimator continues "
+          "its model for ``epochs`` more epochs (H2O's checkpoint restart; not an H2O "
+          "parameter; default False).", True),
+    Param("scheduler_address", None, StrOrNone(),
+          "Address of a running Dask scheduler to train on (``'tcp://host:8786'``); None "
+          "uses the client passed to ``fit``, the default client, or an embedded "
+          "LocalCluster (not an H2O parameter; default None).", True),
     Param("nthreads", -1, Interval(int, -1, None),
           "Hogwild threads per node (H2O's ``-nthreads``): -1 uses every core the process "
           "may run on; ``reproducible=True`` forces 1 (not an H2O parameter; default -1).",

@@ -7,22 +7,34 @@ so there is one table, not three copies.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import inspect
-from typing import Any, Sequence
+import math
+import os
+import threading
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from ..exceptions import DataError, NotFittedError
+from ..exceptions import DataError, InvalidParameterError, NotFittedError
 from ..network import NetworkSpec, ModelState, init_state
-from ..params import PARAMETERS, not_implemented, params_docstring, resolve_effective, validate_params
+from ..params import (
+    CHECKPOINT_MODIFIABLE,
+    PARAMETERS,
+    not_implemented,
+    params_docstring,
+    resolve_effective,
+    validate_params,
+)
 from ..preprocessing import DataInfo
-from ..training.local import LocalBackend, available_cores, score_block
+from ..training.local import LocalBackend, available_cores
 from ..training.loop import TrainResult, run_training
-from ..training.scoring import predict_block
+from ..training.progress import ProgressReporter
 
-__all__ = ["DeepLearningBase", "with_h2o_parameters"]
+__all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
 
 _RESPONSE = "__response__"
 _WEIGHT = "__weight__"
@@ -44,10 +56,15 @@ def with_h2o_parameters(cls: type) -> type:
     def __init__(self: Any, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(PARAMETERS))
         if unknown:
+            import difflib
+
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, list(PARAMETERS), n=1)
+                hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
             raise TypeError(
                 f"{type(self).__name__}.__init__() got unexpected keyword argument(s) "
-                f"{', '.join(map(repr, unknown))}; see help({type(self).__name__}) for the "
-                "parameters."
+                f"{', '.join(hints)}; see help({type(self).__name__}) for the parameters."
             )
         for name, p in PARAMETERS.items():
             setattr(self, name, kwargs.get(name, p.default))
@@ -62,6 +79,168 @@ def with_h2o_parameters(cls: type) -> type:
 
 def _is_dask(obj: Any) -> bool:
     return type(obj).__module__.startswith("dask")
+
+
+def _normalised(v: Any) -> Any:
+    """Parameter value for comparisons (tuples/arrays as lists, numbers as float)."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_normalised(x) for x in v]
+    if isinstance(v, (bool, np.bool_)) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    return v
+
+
+def _memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 16 * 2**30
+
+
+def _check_dense_size(info: DataInfo, n_rows: int) -> None:
+    """Refuse a float32 input block larger than half the machine's memory (clear error).
+
+    A categorical column with very many levels (an id column) expands into as many
+    one-hot inputs; numpy would fail with a bare MemoryError deep in the transform.
+    """
+    need = int(n_rows) * int(info.n_inputs) * 4
+    if need <= _memory_bytes() // 2:
+        return
+    widest = max(info.cat_columns, key=lambda c: len(info.cat_levels[c]), default=None)
+    what = (f"categorical column {widest!r} has {len(info.cat_levels[widest]):,} levels and "
+            if widest is not None else "")
+    raise DataError(
+        f"The network input would be {n_rows:,} rows x {info.n_inputs:,} inputs "
+        f"({need / 2**30:,.1f} GiB as float32), more than half this machine's memory: {what}"
+        "one-hot encoding expands it into that many inputs. Drop an id-like column with "
+        "ignored_columns, cap the width with max_categorical_features (hashing), or use "
+        "categorical_encoding='Binary' or 'LabelEncoder'."
+    )
+
+
+@contextlib.contextmanager
+def _user_names() -> Any:
+    """Say ``y`` and ``sample_weight`` in errors, not the internal column names."""
+    try:
+        yield
+    except (DataError, InvalidParameterError) as exc:
+        msg = str(exc)
+        new = (msg.replace(repr(_RESPONSE), "y").replace(_RESPONSE, "y")
+                  .replace(repr(_WEIGHT), "sample_weight").replace(_WEIGHT, "sample_weight"))
+        if new == msg:
+            raise
+        raise type(exc)(new) from exc
+
+
+def _check_2d(shape: tuple[int, ...], n_features: int | None) -> None:
+    """X must be 2-D with the fitted number of columns."""
+    if len(shape) == 1:
+        raise DataError(
+            "Expected a 2-D array for X, got a 1-D array of shape "
+            f"{shape}; reshape with X.reshape(-1, 1) for one feature."
+        )
+    if len(shape) != 2:
+        raise DataError(f"Expected a 2-D array for X, got an array of shape {shape}.")
+    if n_features is not None and shape[1] != n_features:
+        raise DataError(
+            f"X has {shape[1]} features, but the model was fitted with {n_features} features."
+        )
+
+
+def _default_client_exists() -> bool:
+    try:
+        from ..distributed import current_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return False
+    return current_client() is not None
+
+
+def _assign_columns(part: pd.DataFrame, *cols: Any, names: Sequence[str]) -> pd.DataFrame:
+    """Add row-aligned companion partitions (response, weights) to a feature partition."""
+    extra = {}
+    for name, col in zip(names, cols):
+        values = np.asarray(col).reshape(-1)
+        if values.shape[0] != len(part):
+            raise DataError(
+                f"A partition of X has {len(part)} rows but the matching partition of "
+                f"{'y' if name == _RESPONSE else 'sample_weight'} has {values.shape[0]}; "
+                "X and y must have aligned partitions (repartition/rechunk them alike)."
+            )
+        extra[name] = values
+    return part.assign(**extra)
+
+
+def _attach_dask(frame: Any, columns: dict[str, Any]) -> Any:
+    """Zip Dask companions (y, sample_weight) onto the partitions of a Dask frame ``frame``."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    names, cols = [], []
+    for name, col in columns.items():
+        what = "y" if name == _RESPONSE else "sample_weight"
+        if isinstance(col, da.Array):
+            col = dd.from_dask_array(col.reshape(-1) if col.ndim == 2 else col)
+        if not isinstance(col, (dd.Series, dd.DataFrame)):
+            raise DataError(
+                f"X is a Dask collection, so {what} must be one too (a Dask Series or Array "
+                f"with the same partitions); got {type(col).__name__}."
+            )
+        if isinstance(col, dd.DataFrame):
+            if len(col.columns) != 1:
+                raise DataError(f"{what} must have one column, got {len(col.columns)}.")
+            col = col[col.columns[0]]
+        if col.npartitions != frame.npartitions:
+            raise DataError(
+                f"X has {frame.npartitions} partitions but {what} has {col.npartitions}; "
+                "repartition/rechunk them so their partitions line up row for row."
+            )
+        names.append(name)
+        cols.append(col)
+    meta = frame._meta.assign(**{
+        n: pd.Series(dtype=c._meta.dtype if n == _RESPONSE else "float64") for n, c in zip(names, cols)
+    })
+    return frame.map_partitions(_assign_columns, *cols, names=names, meta=meta,
+                                align_dataframes=False)
+
+
+class FitHandle:
+    """A fit running in a background thread (``fit(..., block=False)``).
+
+    The estimator's ``scoring_history_`` is updated at every scoring event while the fit
+    runs, so a notebook can plot it live.
+    """
+
+    def __init__(self, estimator: Any, run: Callable[[], Any]) -> None:
+        self.estimator = estimator
+        self._future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def target() -> None:
+            try:
+                self._future.set_result(run())
+            except BaseException as exc:  # noqa: BLE001 - handed to result()
+                self._future.set_exception(exc)
+
+        self._thread = threading.Thread(target=target, name="dask_deeplearn-fit", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        """Whether the fit has finished (successfully or not)."""
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the fit and return the fitted estimator (re-raises its error)."""
+        return self._future.result(timeout)
+
+    def cancel(self) -> None:
+        """Stop at the next iteration boundary, keeping the last finished model (H2O's cancel)."""
+        self.estimator._stop_event.set()
+
+    @property
+    def scoring_history(self) -> pd.DataFrame | None:
+        """The scoring history so far (None before the first scoring event)."""
+        return getattr(self.estimator, "scoring_history_", None)
 
 
 def _resolve_seed(seed: int) -> int:
@@ -83,49 +262,120 @@ class DeepLearningBase(BaseEstimator):
     def _as_frame(X: Any, *, n_features: int | None = None) -> tuple[pd.DataFrame, bool]:
         """pandas frame of ``X`` and whether ``X`` had its own column names."""
         if _is_dask(X):
-            raise NotImplementedError(
-                "Training and scoring on Dask collections arrive with Dask training "
-                "(issue 3); call .compute() on a small frame or pass pandas/numpy data."
-            )
+            import dask.array as da
+            import dask.dataframe as dd
+
+            if isinstance(X, dd.DataFrame):
+                return X, True
+            if isinstance(X, dd.Series):
+                return X.to_frame(), True
+            if isinstance(X, da.Array):
+                _check_2d(X.shape, n_features)
+                if len(X.chunks[1]) != 1:
+                    raise DataError("A Dask array X must not be chunked along columns; "
+                                    "rechunk with X.rechunk({1: -1}).")
+                return dd.from_dask_array(X, columns=[f"C{i + 1}" for i in range(X.shape[1])]), False
+            raise DataError(f"Unsupported Dask collection for X: {type(X).__name__}.")
         if isinstance(X, pd.DataFrame):
             return X, True
         if isinstance(X, pd.Series):
             return X.to_frame(), True
         arr = np.asarray(X)
-        if arr.ndim == 1:
-            raise DataError(
-                "Expected a 2-D array for X, got a 1-D array of shape "
-                f"{arr.shape}; reshape with X.reshape(-1, 1) for one feature."
-            )
-        if arr.ndim != 2:
-            raise DataError(f"Expected a 2-D array for X, got an array of shape {arr.shape}.")
-        if n_features is not None and arr.shape[1] != n_features:
-            raise DataError(
-                f"X has {arr.shape[1]} features, but the model was fitted with "
-                f"{n_features} features."
-            )
+        _check_2d(arr.shape, n_features)
         return pd.DataFrame(arr, columns=[f"C{i + 1}" for i in range(arr.shape[1])]), False
 
     # ------------------------------------------------------------------ fitting
     def _fit_frames(
         self,
-        frame: pd.DataFrame,
+        frame: Any,
         response: str,
-        valid: pd.DataFrame | None,
+        valid: Any | None,
         *,
         features: Sequence[str] | None,
         task: str,
         classes: Sequence[Any] | None,
         weights_column: str | None,
+        client: Any = None,
     ) -> "DeepLearningBase":
         owner = type(self).__name__
         params = validate_params(self._params(), owner)
         not_implemented(params, owner)
         if params["weights_column"] is not None and weights_column is None:
             weights_column = params["weights_column"]
-        if len(frame) == 0:
+        is_dask = _is_dask(frame) or (valid is not None and _is_dask(valid))
+        if params["backend"] == "local" and is_dask:
+            raise DataError(
+                "backend='local' trains in this process, but the data is a Dask collection; "
+                "use backend='auto' or 'dask', or pass pandas/numpy data (.compute())."
+            )
+        use_dask = params["backend"] == "dask" or is_dask or client is not None or (
+            params["backend"] == "auto" and (params["scheduler_address"] is not None
+                                             or _default_client_exists()))
+        if not is_dask and len(frame) == 0:
             raise DataError("The training frame is empty (0 rows).")
         seed = _resolve_seed(params["seed"])
+        self._stop_event = getattr(self, "_stop_event", None) or threading.Event()
+        self._stop_event.clear()
+        prev = self._checkpoint_model(params, has_valid=valid is not None)
+        if not use_dask:
+            info, eff, state = self._plan_fit(frame, response, params, features=features,
+                                              task=task, classes=classes,
+                                              weights_column=weights_column, seed=seed, n_nodes=1)
+            info, state = self._continue_from(prev, info, eff, state)
+            _check_dense_size(info, len(frame))
+            train = info.transform(frame, training=True)
+            if train.X.shape[0] == 0:
+                raise DataError(
+                    "No rows left in the training frame after removing rows with a missing "
+                    f"response{', missing values (missing_values_handling=Skip)' if eff['missing_values_handling'] == 'Skip' else ''}"
+                    f"{' or zero weights' if weights_column else ''}."
+                )
+            vblock = info.transform(valid, training=True) if valid is not None else None
+            if vblock is not None and vblock.X.shape[0] == 0:
+                raise DataError("The validation frame has no rows with a response.")
+            nthreads = 1 if eff["reproducible"] else (
+                available_cores() if int(eff["nthreads"]) == -1 else int(eff["nthreads"])
+            )
+            backend = LocalBackend(train, vblock, data_info=info, task=info.task,
+                                   distribution=eff["distribution"], params=eff,
+                                   nthreads=nthreads, seed=seed)
+            result = self._run(backend, state, eff, info, seed, prev)
+            self._set_fitted(result, info, eff, seed, nthreads)
+            self.backend_ = "local"
+            self.__dict__.pop("worker_rows_", None)  # from an earlier fit on Dask
+            return self
+
+        from ..distributed import DaskBackend, as_dask, locked_workers, training_session
+
+        with training_session(client, params["scheduler_address"]) as c:
+            frame = as_dask(frame, c)
+            valid = as_dask(valid, c)
+            with locked_workers(c) as workers:
+                info, eff, state = self._plan_fit(
+                    frame, response, params, features=features, task=task, classes=classes,
+                    weights_column=weights_column, seed=seed, n_nodes=len(workers),
+                    scheduler=c)
+                info, state = self._continue_from(prev, info, eff, state)
+                _check_dense_size(info, math.ceil(info.n_rows / max(1, frame.npartitions)))
+                backend = DaskBackend(c, frame, valid, data_info=info, task=info.task,
+                                      distribution=eff["distribution"], params=eff, seed=seed)
+                try:
+                    result = self._run(backend, state, eff, info, seed, prev)
+                finally:
+                    backend.close()
+            result.events[:0] = backend.events
+            eff["replicate_training_data"] = backend.replicate
+            self._set_fitted(result, info, eff, seed, max(backend.nthreads.values()))
+            self.backend_ = "dask"
+            self.worker_rows_ = backend.worker_map()
+        return self
+
+    def _plan_fit(self, frame: Any, response: str, params: dict[str, Any], *,
+                  features: Sequence[str] | None, task: str, classes: Sequence[Any] | None,
+                  weights_column: str | None, seed: int, n_nodes: int,
+                  scheduler: Any = None) -> tuple[DataInfo, dict[str, Any], ModelState]:
+        """Fit the preprocessing, resolve effective parameters and initialise the network."""
+        owner = type(self).__name__
         info = DataInfo.fit(
             frame,
             response=response,
@@ -144,23 +394,11 @@ class DeepLearningBase(BaseEstimator):
             max_categorical_features=params["max_categorical_features"],
             distribution=params["distribution"],
             seed=seed,
+            scheduler=scheduler,
         )
         n_classes = len(info.classes) if info.task == "classification" else None
-        response_min = None
-        if info.task == "regression":
-            response_min = float(pd.to_numeric(frame[response], errors="coerce").min())
         eff = resolve_effective(params, owner=owner, task=info.task, n_classes=n_classes,
-                                response_min=response_min, n_nodes=1)
-        train = info.transform(frame, training=True)
-        if train.X.shape[0] == 0:
-            raise DataError(
-                "No rows left in the training frame after removing rows with a missing "
-                f"response{', missing values (missing_values_handling=Skip)' if eff['missing_values_handling'] == 'Skip' else ''}"
-                f"{' or zero weights' if weights_column else ''}."
-            )
-        vblock = info.transform(valid, training=True) if valid is not None else None
-        if vblock is not None and vblock.X.shape[0] == 0:
-            raise DataError("The validation frame has no rows with a response.")
+                                response_min=info.response_min, n_nodes=n_nodes)
         hidden = tuple(eff["hidden"])
         ratios = eff["hidden_dropout_ratios"] or (0.0,) * len(hidden)
         spec = NetworkSpec(
@@ -176,16 +414,156 @@ class DeepLearningBase(BaseEstimator):
             initial_weight_distribution=eff["initial_weight_distribution"],
             initial_weight_scale=float(eff["initial_weight_scale"]),
         )
-        nthreads = 1 if eff["reproducible"] else (
-            available_cores() if int(eff["nthreads"]) == -1 else int(eff["nthreads"])
-        )
-        backend = LocalBackend(train, vblock, data_info=info, task=info.task,
-                               distribution=eff["distribution"], params=eff,
-                               nthreads=nthreads, seed=seed)
-        result = run_training(backend, state, eff, task=info.task, n_classes=n_classes,
-                              seed=seed, verbose=bool(eff["verbose"]))
-        self._set_fitted(result, info, eff, seed, nthreads)
-        return self
+        return info, eff, state
+
+    # ------------------------------------------------------------------ checkpoints
+    def _export_checkpoint(self, directory: str, history: pd.DataFrame, state: ModelState,
+                           train_m: Any, valid_m: Any, info: DataInfo, eff: dict[str, Any],
+                           seed: int) -> None:
+        """Write the model of a scoring event to ``directory`` (``export_checkpoints_dir``)."""
+        from ..io import save_model
+
+        snap = type(self)(**self.get_params(deep=False))
+        last = history.iloc[-1]
+        result = TrainResult(state=state.copy(), history=history, training_metrics=train_m,
+                             validation_metrics=valid_m, stop_reason="checkpoint",
+                             iterations=int(last["iterations"]), epochs=float(last["epochs"]),
+                             run_time=float(last["duration"]))
+        snap._set_fitted(result, info, eff, seed, int(eff["nthreads"]))
+        snap.backend_ = "checkpoint"
+        for name, value in getattr(self, "_pending_fitted", {}).items():
+            setattr(snap, name, value)
+        name = eff.get("model_id") or type(self).__name__
+        save_model(snap, os.path.join(directory, f"{name}_iteration{int(last['iterations'])}.zip"))
+
+    def _checkpoint_model(self, params: dict[str, Any], *, has_valid: bool) -> Any | None:
+        """The model this fit continues (semantics §1.4), checked against ``params``."""
+        ckpt = params["checkpoint"]
+        if ckpt is None:
+            return None
+        owner = type(self).__name__
+        if isinstance(ckpt, (str, bytes)) or hasattr(ckpt, "__fspath__"):
+            from ..io import load_model
+
+            prev = load_model(ckpt)
+        else:
+            prev = ckpt
+        if not isinstance(prev, DeepLearningBase) or not hasattr(prev, "state_"):
+            raise InvalidParameterError(
+                f"checkpoint must be a fitted dask_deeplearn model or the path of a saved "
+                f"one; got {type(prev).__name__}."
+            )
+        if type(prev) is not type(self) and not (
+                isinstance(self, type(prev)) or isinstance(prev, type(self))):
+            raise InvalidParameterError(
+                f"checkpoint is a {type(prev).__name__}; {owner} can only continue a "
+                f"{owner}."
+            )
+        if self._task is not None and prev.task_ != self._task:
+            raise InvalidParameterError(
+                f"checkpoint is a {prev.task_} model; this {owner} does {self._task}.")
+        old = prev.get_params(deep=False)
+        changed = []
+        for name, value in params.items():
+            if name in CHECKPOINT_MODIFIABLE or name == "checkpoint":
+                continue
+            before = old.get(name, PARAMETERS[name].default)
+            if name == "distribution" and "AUTO" in (str(before), str(value)):
+                # H2O compares user values, so AUTO vs its resolved value fails (#16717)
+                before, value = prev.distribution_, prev.distribution_ if value == "AUTO" else value
+            if _normalised(before) != _normalised(value):
+                changed.append(f"{name} ({before!r} -> {value!r})")
+        if changed:
+            raise InvalidParameterError(
+                "Cannot change these parameters when continuing from a checkpoint: "
+                + ", ".join(changed) + ". Only the parameters listed as modifiable may "
+                "change (epochs, l1, l2, stopping_*, score_*, mini_batch_size, ...)."
+            )
+        if not getattr(self, "_partial", False) and float(params["epochs"]) <= float(prev.epochs_):
+            raise InvalidParameterError(
+                f"epochs={params['epochs']!r} must be greater than the {prev.epochs_:.4g} "
+                "epochs the checkpoint already trained: with a checkpoint, epochs is the "
+                "total, not an increment."
+            )
+        if has_valid != (prev.validation_metrics_ is not None):
+            raise InvalidParameterError(
+                "The checkpoint was trained " + ("with" if not has_valid else "without")
+                + " a validation frame; continue it " + ("with" if not has_valid else "without")
+                + " one too (H2O requires the same)."
+            )
+        return prev
+
+    def _continue_from(self, prev: Any | None, info: DataInfo, eff: dict[str, Any],
+                       state: ModelState) -> tuple[DataInfo, ModelState]:
+        """Start from the checkpoint's state and preprocessing plan after checking the data."""
+        if prev is None:
+            return info, state
+        old = prev.data_info_
+        problems = []
+        if list(old.feature_names) != list(info.feature_names):
+            missing = [c for c in old.feature_names if c not in info.feature_names]
+            extra = [c for c in info.feature_names if c not in old.feature_names]
+            problems.append(f"columns differ (missing {missing}, new {extra})")
+        for c in old.cat_columns:
+            # a chunk may lack levels; a level the checkpoint never saw cannot be learned
+            unseen = [v for v in info.cat_levels.get(c, []) if v not in set(old.cat_levels[c])]
+            if unseen:
+                problems.append(f"categorical column {c!r} has levels {unseen[:10]} that the "
+                                f"checkpoint's domain {list(old.cat_levels[c])[:10]} lacks")
+        if old.classes is not None and not set(info.classes or []) <= set(old.classes):
+            problems.append(f"response classes {info.classes} are not among {old.classes}")
+        if problems:
+            raise DataError("The training frame does not match the checkpoint's: "
+                            + "; ".join(problems) + ".")
+        # keep the checkpoint's preprocessing plan (the weights were learned on its scaling
+        # and its input layout) and its resolved distribution (a chunk may hold 2 classes)
+        eff["distribution"] = prev.distribution_
+        return old, prev.state_.copy()
+
+    def _run(self, backend: Any, state: ModelState, eff: dict[str, Any], info: DataInfo,
+             seed: int, prev: Any | None = None) -> TrainResult:
+        """The shared loop, with progress reporting and the live scoring history."""
+        reporter = ProgressReporter(type(self).__name__, float(eff["epochs"]),
+                                    quiet=bool(eff["quiet_mode"]))
+
+        export_dir = eff.get("export_checkpoints_dir")
+        if export_dir is not None and not os.path.isdir(export_dir):
+            raise InvalidParameterError(
+                f"export_checkpoints_dir={export_dir!r} is not an existing directory.")
+
+        def on_score(history: pd.DataFrame, line: str, state: ModelState, train_m: Any,
+                     valid_m: Any) -> None:
+            self.scoring_history_ = history
+            reporter(history, line)
+            if export_dir is not None:
+                self._export_checkpoint(export_dir, history, state, train_m, valid_m, info, eff,
+                                        seed)
+
+        n_classes = len(info.classes) if info.task == "classification" else None
+        try:
+            return self._train_or_keep_last(backend, state, eff, info, seed, prev, on_score,
+                                            n_classes)
+        finally:
+            reporter.close()
+
+    def _train_or_keep_last(self, backend: Any, state: ModelState, eff: dict[str, Any],
+                            info: DataInfo, seed: int, prev: Any | None, on_score: Any,
+                            n_classes: int | None) -> TrainResult:
+        """Run the loop; on divergence or a lost cluster keep the last model, then re-raise."""
+        try:
+            return run_training(backend, state, eff, task=info.task, n_classes=n_classes,
+                                seed=seed, verbose=bool(eff["verbose"]), on_score=on_score,
+                                stop_requested=self._stop_event.is_set,
+                                history=None if prev is None else prev.scoring_history_,
+                                iterations_done=0 if prev is None else int(prev.n_iter_))
+        except Exception as exc:  # diverged, or every worker lost: keep the last model
+            result = getattr(exc, "result", None)
+            if result is not None:
+                self._set_fitted(result, info, eff, seed, int(eff["nthreads"]))
+                self.backend_ = result.stop_reason
+                for name, value in getattr(self, "_pending_fitted", {}).items():
+                    setattr(self, name, value)
+            raise
 
     def _set_fitted(self, result: TrainResult, info: DataInfo, eff: dict[str, Any],
                     seed: int, nthreads: int) -> None:
@@ -208,13 +586,41 @@ class DeepLearningBase(BaseEstimator):
             self.classes_ = np.asarray(info.classes)
             self.n_classes_ = len(info.classes)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_stop_event", None)  # threading objects and live clients never pickle
+        state.pop("_client", None)
+        return state
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` fits use when none is passed to ``fit`` (not a
+        parameter: it is not cloned, and not pickled)."""
+        return getattr(self, "_client", None)
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
+    def _launch(self, run: Callable[[], Any], block: bool) -> Any:
+        """Run a fit now (``block=True``) or in a background thread (returns a handle)."""
+        self._stop_event = getattr(self, "_stop_event", None) or threading.Event()
+        if block:
+            return run()
+        return FitHandle(self, run)
+
     def _fit_xy(self, X: Any, y: Any, *, validation_data: Any, sample_weight: Any,
-                task: str) -> "DeepLearningBase":
+                task: str, client: Any = None, classes: Any = None) -> "DeepLearningBase":
         """scikit-learn style fit: arrays or frames for X, a vector for y."""
         frame, named = self._as_frame(X)
         raw_names = list(frame.columns)
+        client = client if client is not None else self.client
+        if _is_dask(frame):
+            return self._fit_xy_dask(frame, named, y, validation_data=validation_data,
+                                     sample_weight=sample_weight, task=task, client=client)
         if _is_dask(y):
-            self._as_frame(y)  # raises the Dask message
+            raise DataError("y is a Dask collection but X is not; pass both as Dask "
+                            "collections with aligned partitions, or both in memory.")
         yv = np.asarray(y)
         if yv.ndim != 1:
             yv = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
@@ -223,10 +629,11 @@ class DeepLearningBase(BaseEstimator):
                 f"y must be a 1-D vector with one value per row of X ({len(frame)} rows); "
                 f"got shape {np.shape(y)}."
             )
-        classes = None
-        if task == "classification":
+        if task == "classification" and classes is None:
             present = pd.Series(yv).dropna()
             classes = list(np.unique(present.to_numpy()))
+        elif task == "classification":
+            classes = list(np.unique(np.asarray(classes)))
         extra = {_RESPONSE: yv}
         weights_column = None
         if sample_weight is not None:
@@ -238,30 +645,70 @@ class DeepLearningBase(BaseEstimator):
             extra[_WEIGHT] = sw
             weights_column = _WEIGHT
         train = frame.assign(**extra)
-        valid = None
-        if validation_data is not None:
-            try:
-                Xv, yv_ = validation_data
-            except (TypeError, ValueError):
-                raise DataError(
-                    "validation_data must be a tuple (X_valid, y_valid); got "
-                    f"{type(validation_data).__name__}."
-                ) from None
-            vframe, _ = self._as_frame(Xv, n_features=None if named else len(raw_names))
-            if not named:
-                vframe.columns = raw_names
-            valid = vframe.assign(**{_RESPONSE: np.asarray(yv_).reshape(-1)})
-        self._fit_frames(train, _RESPONSE, valid, features=raw_names, task=task,
-                         classes=classes, weights_column=weights_column)
-        self.n_features_in_ = len(raw_names)
-        self._n_raw_features = len(raw_names)
-        self._fit_had_names = named
-        self._raw_feature_names = raw_names
-        if named and all(isinstance(c, str) for c in raw_names):
-            self.feature_names_in_ = np.asarray(raw_names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        valid = self._validation_frame(validation_data, named, raw_names)
+        self._pending_fitted = self._feature_attributes(raw_names, named)
+        with _user_names():
+            self._fit_frames(train, _RESPONSE, valid, features=raw_names, task=task,
+                             classes=classes, weights_column=weights_column, client=client)
+        self._remember_features(raw_names, named)
         return self
+
+    def _fit_xy_dask(self, frame: Any, named: bool, y: Any, *, validation_data: Any,
+                     sample_weight: Any, task: str, client: Any) -> "DeepLearningBase":
+        raw_names = list(frame.columns)
+        extra = {_RESPONSE: y}
+        weights_column = None
+        if sample_weight is not None:
+            extra[_WEIGHT] = sample_weight
+            weights_column = _WEIGHT
+        train = _attach_dask(frame, extra)
+        valid = self._validation_frame(validation_data, named, raw_names)
+        self._pending_fitted = self._feature_attributes(raw_names, named)
+        with _user_names():
+            self._fit_frames(train, _RESPONSE, valid, features=raw_names, task=task,
+                             classes=None, weights_column=weights_column, client=client)
+        self._remember_features(raw_names, named)
+        return self
+
+    def _validation_frame(self, validation_data: Any, named: bool,
+                          raw_names: list[Any]) -> Any | None:
+        """``(X_valid, y_valid)`` as one frame with the response column (or None)."""
+        if validation_data is None:
+            return None
+        try:
+            Xv, yv = validation_data
+        except (TypeError, ValueError):
+            raise DataError(
+                "validation_data must be a tuple (X_valid, y_valid); got "
+                f"{type(validation_data).__name__}."
+            ) from None
+        vframe, _ = self._as_frame(Xv, n_features=None if named else len(raw_names))
+        if not named:
+            vframe.columns = raw_names
+        if _is_dask(vframe):
+            return _attach_dask(vframe, {_RESPONSE: yv})
+        return vframe.assign(**{_RESPONSE: np.asarray(yv).reshape(-1)})
+        return self
+
+    def _remember_features(self, raw_names: list[Any], named: bool) -> None:
+        self._apply_features(self, raw_names, named)
+
+    @staticmethod
+    def _feature_attributes(raw_names: list[Any], named: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"n_features_in_": len(raw_names),
+                               "_n_raw_features": len(raw_names), "_fit_had_names": named,
+                               "_raw_feature_names": raw_names}
+        if named and all(isinstance(c, str) for c in raw_names):
+            out["feature_names_in_"] = np.asarray(raw_names, dtype=object)
+        return out
+
+    @classmethod
+    def _apply_features(cls, target: Any, raw_names: list[Any], named: bool) -> None:
+        attrs = cls._feature_attributes(raw_names, named)
+        for name, value in attrs.items():
+            setattr(target, name, value)
+        if "feature_names_in_" not in attrs and hasattr(target, "feature_names_in_"):
+            del target.feature_names_in_
 
     # ------------------------------------------------------------------ scoring
     def __sklearn_is_fitted__(self) -> bool:
@@ -282,16 +729,38 @@ class DeepLearningBase(BaseEstimator):
             frame.columns = list(self._raw_feature_names)
         return frame
 
+    def _scorer(self) -> Any:
+        """The light scoring object (what Dask workers receive instead of the estimator)."""
+        from ..scorer import Scorer
+
+        return Scorer.from_model(self)
+
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
-        info = self.data_info_
-        if self.params_.get("offset_column") is not None:
-            block = info.transform(frame, training=False)
-            X, offset = block.X, block.offset
-        else:
-            X, offset = info.transform_X(frame), None
-        return predict_block(self.state_, X, offset, task=self.task_,
-                             distribution=self.distribution_,
-                             response_mean=info.response_mean, response_sd=info.response_sd)
+        return self._scorer().raw(frame)
+
+    def _proba_columns(self) -> list[str]:
+        return [str(c) for c in self.classes_]
+
+    def _predict_pandas(self, frame: pd.DataFrame, kind: str) -> Any:
+        """Predictions of one pandas frame, indexed like it (see ``Scorer.predict_pandas``)."""
+        return self._scorer().predict_pandas(frame, kind)
+
+    def _predict_meta(self, kind: str) -> Any:
+        """Empty output of :meth:`_predict_pandas` (the ``meta`` of lazy Dask predictions)."""
+        return self._scorer().meta(kind)
+
+    def _predict_any(self, X: Any, kind: str) -> Any:
+        """Predictions for numpy / pandas (eager) or Dask (lazy, index kept) input."""
+        frame = self._scoring_frame(X)
+        if _is_dask(frame):
+            from ..distributed.predict import map_predict
+
+            return map_predict(self._scorer(), frame, kind, self._predict_meta(kind))
+        return None
+
+    def _partial_pandas(self, frame: pd.DataFrame) -> Any:
+        """Metric partial of one pandas frame holding the response (None when empty)."""
+        return self._scorer().partial(frame)
 
     def _threshold(self) -> float:
         """Binomial label threshold: max-F1 of the validation, else training metrics (H2O)."""
@@ -302,21 +771,80 @@ class DeepLearningBase(BaseEstimator):
         return 0.5
 
     def _labels(self, proba: np.ndarray) -> np.ndarray:
-        if proba.shape[1] == 2:
-            idx = (proba[:, 1] >= self._threshold()).astype(np.int64)
-        else:
-            idx = proba.argmax(axis=1)
-        return self.classes_[idx]
+        return self._scorer().labels(proba)
 
-    def _performance(self, frame: pd.DataFrame, response: str, weights_column: str | None) -> Any:
+    def _performance(self, frame: Any, response: str, weights_column: str | None) -> Any:
         info = self.data_info_
-        block = info.transform(frame, training=False)
-        if block.y is None:
+        if response not in frame.columns:
             raise DataError(f"The frame has no response column {response!r} to score against.")
-        part = score_block(self.state_, block, data_info=info, task=self.task_,
-                           distribution=self.distribution_, params=self.params_)
+        if _is_dask(frame):
+            from ..distributed.predict import reduce_partials
+
+            part = reduce_partials(self, frame)
+        else:
+            part = self._partial_pandas(frame)
+        if part is None:
+            raise DataError("No rows with a response to score.")
         return part.result(domain=info.classes,
                            max_confusion_matrix_size=int(self.params_["max_confusion_matrix_size"]))
+
+    def save(self, path: Any) -> Any:
+        """Save the fitted model (a directory, or one file when ``path`` ends in ``.zip``).
+
+        The file holds JSON and ``.npy`` arrays only and is written atomically; read it back
+        with :func:`dask_deeplearn.load_model`.
+
+        Parameters
+        ----------
+        path : str or PathLike
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from ..io import save_model
+
+        return save_model(self, path)
+
+    def export_python(self, path: Any) -> Any:
+        """Write a standalone scorer: one ``.py`` file that needs only numpy.
+
+        The file has ``predict(rows)`` / ``predict_proba(rows)`` (``rows``: column name ->
+        values) and scores a CSV from standard input when run as a script, reproducing
+        this model's predictions. See :func:`dask_deeplearn.export.python.export_python`.
+
+        Parameters
+        ----------
+        path : str or PathLike
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from ..export.python import export_python
+
+        return export_python(self, path)
+
+    def export_java(self, path: Any, class_name: str | None = None) -> Any:
+        """Write a standalone Java scorer (H2O's POJO): one source file, JDK only.
+
+        The class has ``NAMES``, ``DOMAINS``, ``score0(double[] row, double[] preds)`` and
+        a ``main`` scoring a CSV from standard input, reproducing this model's predictions.
+        See :func:`dask_deeplearn.export.java.export_java`.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            A directory, or a ``.java`` file named after the class.
+        class_name : str, optional
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from ..export.java import export_java
+
+        return export_java(self, path, class_name=class_name)
 
     @property
     def summary_(self) -> str:

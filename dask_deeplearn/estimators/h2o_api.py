@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
-from ._base import DeepLearningBase, with_h2o_parameters
+from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
 
 __all__ = ["DeepLearningEstimator"]
 
@@ -46,7 +46,8 @@ class DeepLearningEstimator(DeepLearningBase):
               training_frame: pd.DataFrame | None = None,
               validation_frame: pd.DataFrame | None = None,
               weights_column: str | None = None, offset_column: str | None = None,
-              ignored_columns: Sequence[str] | None = None) -> "DeepLearningEstimator":
+              ignored_columns: Sequence[str] | None = None, client: Any = None,
+              block: bool = True) -> Any:
         """Train on ``training_frame`` (H2O's ``train``).
 
         Parameters
@@ -60,13 +61,17 @@ class DeepLearningEstimator(DeepLearningBase):
         weights_column, offset_column : str, optional
             Override the parameters of the same name.
         ignored_columns : list of str, optional
+        client : distributed.Client, optional
+            Cluster to train on (see ``DeepLearningClassifier.fit``).
+        block : bool, default=True
+            ``False`` trains in a background thread and returns a ``FitHandle``.
 
         Returns
         -------
-        self
+        self, or a FitHandle when ``block=False``
         """
         if training_frame is None:
-            raise DataError("train() needs a training_frame (a pandas DataFrame).")
+            raise DataError("train() needs a training_frame (a pandas or Dask DataFrame).")
         frame, _ = self._as_frame(training_frame)
         if y is None or y not in frame.columns:
             raise DataError(
@@ -77,46 +82,56 @@ class DeepLearningEstimator(DeepLearningBase):
                             ("ignored_columns", ignored_columns)):
             if value is not None:
                 setattr(self, name, value)
-        task = "classification" if _is_categorical(frame[y]) else "regression"
+        col = frame[y]
+        task = "classification" if _is_categorical(col._meta if _is_dask(col) else col) else "regression"
         classes = None
-        if task == "classification" and not isinstance(frame[y].dtype, pd.CategoricalDtype):
-            classes = sorted(pd.Series(frame[y]).dropna().unique().tolist(), key=str)
+        if (task == "classification" and not isinstance(col.dtype, pd.CategoricalDtype)
+                and not _is_dask(col)):
+            # (a Dask response's levels come from the preprocessing pass on the cluster)
+            classes = sorted(pd.Series(col).dropna().unique().tolist(), key=str)
         features = list(x) if x is not None else None
         valid = None
         if validation_frame is not None:
             valid, _ = self._as_frame(validation_frame)
-        self._fit_frames(frame, y, valid, features=features, task=task, classes=classes,
-                         weights_column=self.weights_column)
-        self.response_column_ = y
-        self._n_raw_features = None
-        self._fit_had_names = True
-        return self
+        client = client if client is not None else self.client
+
+        def run() -> "DeepLearningEstimator":
+            self._pending_fitted = {"response_column_": y, "_n_raw_features": None,
+                                    "_fit_had_names": True}
+            self._fit_frames(frame, y, valid, features=features, task=task, classes=classes,
+                             weights_column=self.weights_column, client=client)
+            self.response_column_ = y
+            self._n_raw_features = None
+            self._fit_had_names = True
+            return self
+
+        return self._launch(run, block)
 
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None,
-            sample_weight: Any = None) -> "DeepLearningEstimator":
+            sample_weight: Any = None, client: Any = None, block: bool = True) -> Any:
         """scikit-learn style fit; the task follows ``y``'s dtype (see the class docstring)."""
-        ys = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y
+        if _is_dask(y):
+            ys = y._meta if hasattr(y, "_meta") else pd.Series(np.asarray([], dtype=y.dtype))
+        else:
+            ys = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y
         task = "classification" if _is_categorical(ys) else "regression"
-        return self._fit_xy(X, y, validation_data=validation_data, sample_weight=sample_weight,
-                            task=task)
+        return self._launch(lambda: self._fit_xy(
+            X, y, validation_data=validation_data, sample_weight=sample_weight, task=task,
+            client=client), block)
 
     def predict(self, test_data: Any) -> pd.DataFrame:
         """H2O's prediction frame.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame (or a lazy Dask DataFrame for Dask input, index kept)
             Classification: ``predict`` (label) then one probability column per class
             (named by the class label). Regression: ``predict``.
         """
-        frame = self._scoring_frame(test_data)
-        raw = self._raw_predict(frame)
-        if self.task_ == "regression":
-            return pd.DataFrame({"predict": raw}, index=frame.index)
-        out = pd.DataFrame({"predict": self._labels(raw)}, index=frame.index)
-        for j, c in enumerate(self.classes_):
-            out[str(c)] = raw[:, j]
-        return out
+        lazy = self._predict_any(test_data, "h2o")
+        if lazy is not None:
+            return lazy
+        return self._predict_pandas(self._scoring_frame(test_data), "h2o")
 
     def model_performance(self, test_data: pd.DataFrame | None = None, *, train: bool = False,
                           valid: bool = False) -> Any:

@@ -2,38 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import copy
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ._base import _RESPONSE, _WEIGHT, DeepLearningBase, with_h2o_parameters
+from ._base import _RESPONSE, _WEIGHT, DeepLearningBase, _attach_dask, _is_dask, with_h2o_parameters
 
 __all__ = ["DeepLearningClassifier", "DeepLearningRegressor"]
 
 
 class _SklearnMixin(DeepLearningBase):
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None,
-            sample_weight: Any = None) -> "_SklearnMixin":
-        """Train on ``X`` and ``y`` (numpy arrays or pandas frames).
+            sample_weight: Any = None, client: Any = None, block: bool = True) -> Any:
+        """Train on ``X`` and ``y``: numpy, pandas, or Dask collections.
+
+        Dask input (or ``backend="dask"``, or a default ``distributed.Client``) trains on
+        the cluster's workers, each on the partitions it holds; numpy / pandas input
+        otherwise trains in this process.
 
         Parameters
         ----------
-        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
-            Predictors. DataFrame columns may be numeric or categorical (``category``,
-            object or string dtype).
-        y : array-like of shape (n_samples,)
-            Response.
+        X : array-like, pandas.DataFrame, dask.dataframe.DataFrame or dask.array.Array
+            Predictors, shape (n_samples, n_features). DataFrame columns may be numeric or
+            categorical (``category``, object or string dtype).
+        y : array-like, pandas.Series, or Dask Series/Array of shape (n_samples,)
+            Response; a Dask ``y`` must have the same partitions as a Dask ``X``.
         validation_data : tuple (X_valid, y_valid), optional
             H2O's ``validation_frame``: scored on the schedule, drives early stopping and
-            the best-model choice.
-        sample_weight : array-like of shape (n_samples,), optional
-            Observation weights (H2O's ``weights_column``).
+            the best-model choice. May be Dask collections.
+        sample_weight : array-like, optional
+            Observation weights (H2O's ``weights_column``), aligned with ``y``.
+        client : distributed.Client, optional
+            Cluster to train on (else ``scheduler_address``, the default client, or an
+            embedded ``LocalCluster`` for Dask input). Never stored as a parameter.
+        block : bool, default=True
+            ``False`` returns a :class:`~dask_deeplearn.estimators.FitHandle` at once and
+            trains in a background thread; ``scoring_history_`` grows live.
 
         Returns
         -------
-        self
+        self, or a FitHandle when ``block=False``
 
         Raises
         ------
@@ -42,8 +54,69 @@ class _SklearnMixin(DeepLearningBase):
         DataError
             The data cannot be used as given.
         """
-        return self._fit_xy(X, y, validation_data=validation_data,
-                            sample_weight=sample_weight, task=self._task)
+        def run() -> "_SklearnMixin":
+            if not (self.warm_start and hasattr(self, "state_") and self.checkpoint is None):
+                return self._fit_xy(X, y, validation_data=validation_data,
+                                    sample_weight=sample_weight, task=self._task,
+                                    client=client)
+            # warm start = H2O's checkpoint restart from this model, epochs more epochs
+            with self._continuing(len(X), float(self.epochs)) as prev:
+                return self._fit_xy(X, y, validation_data=validation_data,
+                                    sample_weight=sample_weight, task=self._task,
+                                    client=client, classes=getattr(prev, "classes_", None))
+
+        return self._launch(run, block)
+
+    @contextlib.contextmanager
+    def _continuing(self, n_rows: int, more_epochs: float) -> Iterator[Any]:
+        """Within the block, ``fit`` continues this fitted model for ``more_epochs``."""
+        saved = (self.epochs, self.checkpoint)
+        prev = copy.copy(self)
+        try:
+            self.checkpoint = prev
+            self.epochs = prev.state_.processed / max(1, n_rows) + more_epochs
+            self._partial = True
+            yield prev
+        finally:
+            self.epochs, self.checkpoint = saved
+            self._partial = False
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None,
+                    sample_weight: Any = None) -> "_SklearnMixin":
+        """Train one more epoch over ``X`` and ``y``, continuing the current model.
+
+        The scikit-learn face of H2O's checkpoint restart (semantics §1.4): the first call
+        fits a new model for one epoch; each later call continues it (weights, optimiser
+        state, sample counter and scoring history) for one pass over the new data, which
+        must have the same columns and categorical levels.
+
+        Parameters
+        ----------
+        X, y : array-like or pandas objects
+        classes : array-like, optional
+            Every class label (classifiers); needed on the first call when a chunk may not
+            contain them all.
+        sample_weight : array-like, optional
+
+        Returns
+        -------
+        self
+        """
+        if hasattr(self, "state_"):
+            with self._continuing(len(X), 1.0) as prev:
+                if classes is None and hasattr(prev, "classes_"):
+                    classes = prev.classes_
+                self._fit_xy(X, y, validation_data=None, sample_weight=sample_weight,
+                             task=self._task, classes=classes)
+            return self
+        saved = self.epochs
+        try:
+            self.epochs = 1.0
+            self._fit_xy(X, y, validation_data=None, sample_weight=sample_weight,
+                         task=self._task, classes=classes)
+        finally:
+            self.epochs = saved
+        return self
 
     def model_performance(self, X: Any = None, y: Any = None, *, sample_weight: Any = None,
                           train: bool = False, valid: bool = False) -> Any:
@@ -67,10 +140,17 @@ class _SklearnMixin(DeepLearningBase):
         if X is None:
             return self.validation_metrics_ if valid else self.training_metrics_
         frame = self._scoring_frame(X)
-        extra = {_RESPONSE: np.asarray(y).reshape(-1)}
-        if sample_weight is not None:
-            extra[_WEIGHT] = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        return self._performance(frame.assign(**extra), _RESPONSE,
+        if _is_dask(frame):
+            extra = {_RESPONSE: y}
+            if sample_weight is not None:
+                extra[_WEIGHT] = sample_weight
+            scored = _attach_dask(frame, extra)
+        else:
+            extra = {_RESPONSE: np.asarray(y).reshape(-1)}
+            if sample_weight is not None:
+                extra[_WEIGHT] = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            scored = frame.assign(**extra)
+        return self._performance(scored, _RESPONSE,
                                  _WEIGHT if sample_weight is not None else None)
 
 
@@ -117,17 +197,22 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
 
     _task = "classification"
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> Any:
         """Class probabilities.
 
         Parameters
         ----------
-        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        X : array-like, pandas.DataFrame or Dask collection of shape (n_samples, n_features)
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes), float64
+            For Dask input: a lazy Dask DataFrame with one column per class (named by the
+            class label) and the input's index.
         """
+        lazy = self._predict_any(X, "proba")
+        if lazy is not None:
+            return lazy
         return self._raw_predict(self._scoring_frame(X))
 
     def predict(self, X: Any) -> np.ndarray:
@@ -140,7 +225,11 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
         Returns
         -------
         ndarray of shape (n_samples,)
+            For Dask input: a lazy Dask Series named ``predict`` with the input's index.
         """
+        lazy = self._predict_any(X, "label")
+        if lazy is not None:
+            return lazy
         return self._labels(self.predict_proba(X))
 
 
@@ -190,5 +279,9 @@ class DeepLearningRegressor(RegressorMixin, _SklearnMixin):
         Returns
         -------
         ndarray of shape (n_samples,), float64
+            For Dask input: a lazy Dask Series named ``predict`` with the input's index.
         """
+        lazy = self._predict_any(X, "value")
+        if lazy is not None:
+            return lazy
         return self._raw_predict(self._scoring_frame(X))

@@ -44,7 +44,8 @@ FP_INDROP = 11
 FP_TWEEDIE = 12
 FP_QALPHA = 13
 FP_HUBER = 14
-N_FP = 15
+FP_ELASTIC = 15
+N_FP = 16
 
 # ---- indices into the int parameter vector ``ip`` ----
 IP_ADAPTIVE = 0
@@ -210,7 +211,7 @@ def _propagate(W, base, cols, gr, e):
 
 
 @njit(**_JIT)
-def _update_row_adadelta(W, EG, EDX, base, cols, gr, ain, fast, l1, l2, rho, eps):
+def _update_row_adadelta(W, EG, EDX, CW, base, cols, gr, ain, fast, l1, l2, lam, rho, eps):
     """ADADELTA update of one receiving unit's incoming weights (``grad = gr * ain``).
 
     Branch-free so LLVM vectorises it: skipped weights (``fast_mode`` and input 0) are
@@ -228,6 +229,8 @@ def _update_row_adadelta(W, EG, EDX, base, cols, gr, ain, fast, l1, l2, rho, eps
         ac = ain[c]
         sgn = np.float32(w > zero) - np.float32(w < zero)
         grad = gr * ac + l1 * sgn + l2 * w
+        if CW is not None:  # pruned at compile time when CW is None (no pull)
+            grad += lam * (w - CW[base + c])
         eg0 = EGv[c]
         edx0 = EDv[c]
         eg = rho * eg0 + one_m_rho * grad * grad
@@ -243,7 +246,7 @@ def _update_row_adadelta(W, EG, EDX, base, cols, gr, ain, fast, l1, l2, rho, eps
 
 
 @njit(**_JIT)
-def _update_row_manual(W, V, base, cols, gr, ain, fast, l1, l2, r, m, has_mom, nesterov):
+def _update_row_manual(W, V, CW, base, cols, gr, ain, fast, l1, l2, lam, r, m, has_mom, nesterov):
     """Manual-rate update (plain, momentum or Nesterov) of one unit's incoming weights."""
     zero = np.float32(0.0)
     one_p_m = np.float32(1.0) + m
@@ -254,6 +257,8 @@ def _update_row_manual(W, V, base, cols, gr, ain, fast, l1, l2, r, m, has_mom, n
         ac = ain[c]
         sgn = np.float32(w > zero) - np.float32(w < zero)
         grad = gr * ac + l1 * sgn + l2 * w
+        if CW is not None:  # pruned at compile time when CW is None (no pull)
+            grad += lam * (w - CW[base + c])
         skip = fast and ac == zero
         if has_mom:
             v = Vv[c]
@@ -270,9 +275,12 @@ def _update_row_manual(W, V, base, cols, gr, ain, fast, l1, l2, r, m, has_mom, n
 
 
 @njit(inline="always")
-def _update_bias(B, OB, j, gb, avg_g2, adaptive, rho, eps, r, m, has_mom, nesterov, l1, l2):
+def _update_bias(B, OB, CB, j, gb, avg_g2, adaptive, rho, eps, r, m, has_mom, nesterov, l1, l2,
+                 lam):
     b = B[j]
     gb = gb + l1 * _sign(b) + l2 * b
+    if CB is not None:
+        gb += lam * (b - CB[j])
     if adaptive:
         # H2O: the bias accumulators see the mean squared gradient of the unit's weights
         eg = rho * OB[0, j] + (np.float32(1.0) - rho) * avg_g2
@@ -320,11 +328,12 @@ def _hyper(fp, ip):
     return (ip[IP_ADAPTIVE] != 0, ip[IP_NESTEROV] != 0, ip[IP_FAST] != 0, ip[IP_LOSS],
             ip[IP_DIST], np.float32(fp[FP_RHO]), np.float32(fp[FP_EPS]),
             np.float32(fp[FP_L1]), np.float32(fp[FP_L2]), max_w2, max_w2 < 3.4028234e38,
-            np.float32(fp[FP_INDROP]), fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0)
+            np.float32(fp[FP_INDROP]), fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0,
+            np.float32(fp[FP_ELASTIC]))
 
 
 @njit(**_JIT)
-def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, drop, fp, ip,
+def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off, act, drop, fp, ip,
              seed, n_start, n_stride):
     """Train on ``rows`` one sample at a time (H2O's online SGD, semantics §4-§6).
 
@@ -334,6 +343,10 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, dr
     ``max_w2`` rescaling, bias update. ``fast_mode`` skips weights whose input is 0 and
     units whose error is 0. Dropped units receive no gradient (H2O still updates dropped
     Tanh/Maxout units; we treat that as a bug). Row weights multiply the gradient.
+    With ``fp[FP_ELASTIC] = lam > 0`` every weight and bias gradient gets
+    ``lam * (w - c)`` pulling it towards the consensus model ``CW``/``CB`` (H2O's
+    elastic averaging, semantics §7.7); pass ``None`` for both when it is off (the
+    branch is then compiled away).
 
     Mutates ``W``, ``B``, ``OW``, ``OB``. Returns the number of rows trained on.
     """
@@ -349,8 +362,8 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, dr
     state[0] = np.uint64(seed)
 
     (adaptive, nesterov, fast, loss, dist, rho, eps, l1, l2, max_w2, check_w2, indrop,
-     has_mom) = _hyper(fp, ip)
-    skip_zero = fast or ((not adaptive) and (not has_mom) and l1 == 0 and l2 == 0)
+     has_mom, lam) = _hyper(fp, ip)
+    skip_zero = fast or ((not adaptive) and (not has_mom) and l1 == 0 and l2 == 0 and lam == 0)
     has_w = rw.shape[0] > 0
     has_off = off.shape[0] > 0
     n_in = units[0]
@@ -457,15 +470,15 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, dr
                 if propagate:
                     _propagate(W, base, cols, gr, e)
                 if adaptive:
-                    sumg2 = _update_row_adadelta(W, eg_w, edx_w, base, cols, gr, ain, fast,
-                                                 l1, l2, rho, eps)
+                    sumg2 = _update_row_adadelta(W, eg_w, edx_w, CW, base, cols, gr, ain, fast,
+                                                 l1, l2, lam, rho, eps)
                 else:
-                    sumg2 = _update_row_manual(W, eg_w, base, cols, gr, ain, fast, l1, l2,
-                                               r_l, m_l, has_mom, nesterov)
+                    sumg2 = _update_row_manual(W, eg_w, CW, base, cols, gr, ain, fast, l1, l2,
+                                               lam, r_l, m_l, has_mom, nesterov)
                 if check_w2:
                     _max_w2(W, wo + r * k * cols, k * cols, max_w2)
-                _update_bias(B, OB, bo + j, gr, sumg2 / np.float32(cols), adaptive, rho, eps,
-                             r_l, m_l, has_mom, nesterov, l1, l2)
+                _update_bias(B, OB, CB, bo + j, gr, sumg2 / np.float32(cols), adaptive, rho,
+                             eps, r_l, m_l, has_mom, nesterov, l1, l2, lam)
             if propagate:
                 code = act[l - 1]
                 dropped = drop[l - 1] > 0.0
@@ -479,8 +492,8 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, units, kk, w_off, b_off, act, dr
 
 # --------------------------------------------------------------------------- mini-batch kernel
 @njit(**_JIT)
-def _update_matrix(W, EG, EDX, GW, base, nrows, cols, adaptive, fast, l1, l2, rho, eps,
-                   r, m, has_mom, nesterov, sumg2):
+def _update_matrix(W, EG, EDX, CW, GW, base, nrows, cols, adaptive, fast, l1, l2, lam, rho,
+                   eps, r, m, has_mom, nesterov, sumg2):
     """Apply one update to a (nrows, cols) weight block from its gradient ``GW``.
 
     Writes each row's sum of squared gradients into ``sumg2`` (bias ADADELTA rule).
@@ -500,6 +513,8 @@ def _update_matrix(W, EG, EDX, GW, base, nrows, cols, adaptive, fast, l1, l2, rh
             gd = gv[c]
             sgn = np.float32(w > zero) - np.float32(w < zero)
             grad = gd + l1 * sgn + l2 * w
+            if CW is not None:
+                grad += lam * (w - CW[lo + c])
             skip = fast and gd == zero
             if adaptive:
                 eg0 = Ev[c]
@@ -524,13 +539,14 @@ def _update_matrix(W, EG, EDX, GW, base, nrows, cols, adaptive, fast, l1, l2, rh
 
 
 @njit(**_JIT)
-def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_off, act, drop,
+def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, CW, CB, units, kk, w_off, b_off, act, drop,
                 fp, ip, seed, n_start, n_stride):
     """Train on ``rows`` in mini-batches of ``batch`` rows with one update per batch.
 
     Forward and backward passes are float32 matrix products (BLAS). The gradient is the
     (row-weighted) mean over the batch; ``fast_mode`` skips weights whose batch gradient
     is exactly 0 (at batch size 1 this is H2O's rule). Dropout masks are drawn per row.
+    ``CW``/``CB`` and ``fp[FP_ELASTIC]``: the elastic-averaging pull, as in :func:`sgd_rows`.
 
     Mutates ``W``, ``B``, ``OW``, ``OB``. Returns the number of rows trained on.
     """
@@ -538,7 +554,7 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
     state = np.empty(1, np.uint64)
     state[0] = np.uint64(seed)
     (adaptive, nesterov, fast, loss, dist, rho, eps, l1, l2, max_w2, check_w2, indrop,
-     has_mom) = _hyper(fp, ip)
+     has_mom, lam) = _hyper(fp, ip)
     has_w = rw.shape[0] > 0
     has_off = off.shape[0] > 0
     n_in = units[0]
@@ -546,13 +562,38 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
     m_rows = rows.shape[0]
     eg_w = OW[0]
     edx_w = OW[1]
+    # Work buffers, allocated once per call and viewed as [:nb] per batch. Fresh ~1 MB
+    # arrays per batch are mmap'd and unmapped every time when MALLOC_TRIM_THRESHOLD_ is
+    # set (Dask's Nanny sets it): measured 25 % slower training in a worker.
+    A0buf = np.empty((batch, n_in), np.float32)
+    Zbuf = []
+    Abuf = []
+    Mbuf = []
+    Xbuf = []
+    GWbuf = []
+    Ebuf = []
+    Gbuf = []
+    Gxbuf = []
+    SGbuf = []
+    for l in range(n_layers):
+        nrk = units[l + 1] * kk[l]
+        Zbuf.append(np.empty((batch, nrk), np.float32))
+        Abuf.append(np.empty((batch, units[l + 1]) if kk[l] == 2 else (1, 1), np.float32))
+        Mbuf.append(np.empty((batch, units[l + 1]) if drop[l] > 0.0 else (1, 1), np.uint8))
+        Xbuf.append(np.empty((batch, units[l + 1]) if kk[l] == 2 else (1, 1), np.int8))
+        GWbuf.append(np.empty((nrk, units[l]), np.float32))
+        Ebuf.append(np.empty((batch, units[l]) if l > 0 else (1, 1), np.float32))
+        Gbuf.append(np.empty((batch, units[l]) if l > 0 else (1, 1), np.float32))
+        Gxbuf.append(np.empty((batch, nrk) if kk[l] == 2 else (1, 1), np.float32))
+        SGbuf.append(np.empty(nrk, np.float32))
+    Gout = np.empty((batch, n_out), np.float32)
 
     for start in range(0, m_rows, batch):
         nb = min(batch, m_rows - start)
         n = n_start + start * n_stride
         inv_nb = np.float32(1.0 / nb)
         # ---- forward
-        A0 = np.empty((nb, n_in), np.float32)
+        A0 = A0buf[:nb]
         for i in range(nb):
             row = rows[start + i]
             for c in range(n_in):
@@ -571,22 +612,24 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
             k = kk[l]
             code = act[l]
             Wl = W[w_off[l]:w_off[l + 1]].reshape((nr * k, cols))
-            Z = np.dot(A, Wl.T)
+            Z = Zbuf[l][:nb]
+            np.dot(A, Wl.T, Z)
             bo = b_off[l]
             for i in range(nb):
                 for j in range(nr * k):
                     Z[i, j] += B[bo + j]
             ratio = drop[l]
-            mask = np.ones((1, 1), np.uint8)
+            mask = Mbuf[l]
             if ratio > 0.0:
-                mask = np.empty((nb, nr), np.uint8)
+                mask = Mbuf[l][:nb]
                 for i in range(nb):
                     for j in range(nr):
                         mask[i, j] = 0 if _rand(state) < ratio else 1
-            win = np.zeros((1, 1), np.int8)
+            win = Xbuf[l]
             if k == 2:
-                Anew = np.empty((nb, nr), np.float32)
-                win = np.zeros((nb, nr), np.int8)
+                Anew = Abuf[l][:nb]
+                win = Xbuf[l][:nb]
+                win[:] = 0
                 for i in range(nb):
                     for j in range(nr):
                         z0 = Z[i, 2 * j]
@@ -614,7 +657,7 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
             wins.append(win)
         # ---- output error (mean over the batch)
         out = acts[n_layers]
-        G = np.empty((nb, n_out), np.float32)
+        G = Gout[:nb]
         for i in range(nb):
             row = rows[start + i]
             wr = rw[row] if has_w else np.float32(1.0)
@@ -644,7 +687,8 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
             bo = b_off[l]
             Wl = W[wo:w_off[l + 1]].reshape((nr * k, cols))
             if k == 2:
-                Gx = np.zeros((nb, nr * 2), np.float32)
+                Gx = Gxbuf[l][:nb]
+                Gx[:] = np.float32(0.0)
                 win = wins[l + 1]
                 for i in range(nb):
                     for j in range(nr):
@@ -652,11 +696,12 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
             else:
                 Gx = G
             Aprev = acts[l]
-            GW = np.dot(Gx.T, Aprev)
+            GW = GWbuf[l]
+            np.dot(Gx.T, Aprev, GW)
+            E = Ebuf[l]
             if l > 0:
-                E = np.dot(Gx, Wl)  # pre-update weights
-            else:
-                E = np.empty((1, 1), np.float32)
+                E = Ebuf[l][:nb]
+                np.dot(Gx, Wl, E)  # pre-update weights
             if adaptive:
                 r_l = np.float32(0.0)
                 m_l = np.float32(0.0)
@@ -664,17 +709,17 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
                 rr, mm = manual_rate(l, n, fp)
                 r_l = np.float32(rr)
                 m_l = np.float32(mm)
-            sumg2 = np.empty(nr * k, np.float32)
-            _update_matrix(W, eg_w, edx_w, GW, wo, nr * k, cols, adaptive, fast, l1, l2, rho,
-                           eps, r_l, m_l, has_mom, nesterov, sumg2)
+            sumg2 = SGbuf[l]
+            _update_matrix(W, eg_w, edx_w, CW, GW, wo, nr * k, cols, adaptive, fast, l1, l2,
+                           lam, rho, eps, r_l, m_l, has_mom, nesterov, sumg2)
             for j in range(nr * k):
                 gb = np.float32(0.0)
                 for i in range(nb):
                     gb += Gx[i, j]
                 if fast and gb == 0:
                     continue
-                _update_bias(B, OB, bo + j, gb, sumg2[j] / np.float32(cols), adaptive, rho, eps,
-                             r_l, m_l, has_mom, nesterov, l1, l2)
+                _update_bias(B, OB, CB, bo + j, gb, sumg2[j] / np.float32(cols), adaptive, rho,
+                             eps, r_l, m_l, has_mom, nesterov, l1, l2, lam)
             if check_w2:
                 for r in range(nr):
                     _max_w2(W, wo + r * k * cols, k * cols, max_w2)
@@ -682,7 +727,7 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, units, kk, w_off, b_of
                 code = act[l - 1]
                 mask = masks[l]
                 dropped = drop[l - 1] > 0.0
-                G = np.empty((nb, cols), np.float32)
+                G = Gbuf[l][:nb]
                 for i in range(nb):
                     for c in range(cols):
                         if dropped and mask[i, c] == 0:

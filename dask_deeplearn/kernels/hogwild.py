@@ -35,7 +35,8 @@ class KernelParams:
     mini_batch_size: int = 1
 
     @classmethod
-    def from_params(cls, p: Mapping[str, Any], *, distribution: str, huber_delta: float = 1.0) -> "KernelParams":
+    def from_params(cls, p: Mapping[str, Any], *, distribution: str, huber_delta: float = 1.0,
+                    elastic: float = 0.0) -> "KernelParams":
         """Build kernel parameters from effective (resolved) model parameters.
 
         Parameters
@@ -46,6 +47,8 @@ class KernelParams:
             Effective distribution (``"bernoulli"``, ``"gaussian"``, ...).
         huber_delta : float, default=1.0
             Huber threshold in training (standardised) units; H2O always trains with 1.
+        elastic : float, default=0.0
+            Elastic-averaging regularisation ``lambda`` (semantics §7.7); 0 turns it off.
         """
         fp = np.zeros(_sgd.N_FP, dtype=np.float64)
         fp[_sgd.FP_RHO] = p["rho"]
@@ -63,6 +66,7 @@ class KernelParams:
         fp[_sgd.FP_TWEEDIE] = p["tweedie_power"]
         fp[_sgd.FP_QALPHA] = p["quantile_alpha"]
         fp[_sgd.FP_HUBER] = huber_delta
+        fp[_sgd.FP_ELASTIC] = elastic
         ip = np.zeros(_sgd.N_IP, dtype=np.int64)
         ip[_sgd.IP_ADAPTIVE] = int(bool(p["adaptive_rate"]))
         ip[_sgd.IP_NESTEROV] = int(bool(p["nesterov_accelerated_gradient"]))
@@ -149,6 +153,7 @@ def train_partition(
     nthreads: int = 1,
     seed: int = 0,
     shuffle: bool = False,
+    consensus: ModelState | None = None,
 ) -> int:
     """Train ``state`` in place on about ``n_samples`` rows of one local block (Hogwild).
 
@@ -173,6 +178,9 @@ def train_partition(
         Seeds row sampling and the dropout RNG of every thread.
     shuffle : bool, default=False
         Visit rows in a random order even when a whole epoch is taken.
+    consensus : ModelState, optional
+        The consensus model of elastic averaging: with ``kp`` built with ``elastic > 0``,
+        gradients are pulled towards its weights and biases (semantics §7.7).
 
     Returns
     -------
@@ -196,12 +204,19 @@ def train_partition(
         spec.dropout,
     )
     n0 = int(state.processed)
+    if consensus is None or kp.fp[_sgd.FP_ELASTIC] == 0:
+        CW = CB = None  # no pull: the kernels are compiled without the elastic term
+    else:
+        CW = np.ascontiguousarray(consensus.W, dtype=np.float32)
+        CB = np.ascontiguousarray(consensus.B, dtype=np.float32)
+        if CW.shape != state.W.shape or CB.shape != state.B.shape:
+            raise ValueError("consensus model has a different network shape")
 
     def run(t: int) -> int:
         rows = parts[t]
         if rows.shape[0] == 0:
             return 0
-        common = (state.W, state.B, state.OW, state.OB) + layout + (kp.fp, kp.ip)
+        common = (state.W, state.B, state.OW, state.OB, CW, CB) + layout + (kp.fp, kp.ip)
         tail = (_thread_seed(seed, t), n0 + t, nthreads)
         if kp.mini_batch_size > 1:
             return int(_sgd.sgd_batches(X, y, rw, off, rows, kp.mini_batch_size, *common, *tail))

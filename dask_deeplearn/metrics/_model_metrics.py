@@ -284,6 +284,24 @@ class ModelMetrics:
             out[name] = _json_value(getattr(self, name))
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelMetrics":
+        """Rebuild metrics from :meth:`to_dict` output (``None`` scalars stay ``None``)."""
+        m = cls(d["category"])
+        for name in _SCALARS:
+            v = d.get(name)
+            if v is not None:
+                setattr(m, name, int(v) if name == "nobs" else float(v))
+        m.distribution = d.get("distribution")
+        m.domain = d.get("domain")
+        for name in _FRAMES:
+            t = d.get(name)
+            if t is not None:
+                frame = pd.DataFrame(t["data"], columns=t["columns"])
+                frame.index = pd.Index(t["index"])
+                setattr(m, name, frame)
+        return m
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ModelMetrics):
             return NotImplemented

@@ -135,6 +135,16 @@ class Block:
         """Number of rows in the block."""
         return int(self.X.shape[0])
 
+    def take(self, idx: np.ndarray) -> "Block":
+        """The rows ``idx`` of every array (a new block)."""
+        return Block(
+            X=self.X[idx],
+            y=None if self.y is None else self.y[idx],
+            weight=None if self.weight is None else self.weight[idx],
+            offset=None if self.offset is None else self.offset[idx],
+            index=self.index[idx],
+        )
+
 
 def _canon(value: Any, table: dict[str, str], name: str) -> str:
     if not isinstance(value, str) or value.lower() not in table:
@@ -180,7 +190,12 @@ def _float_values(series: pd.Series, name: Any) -> np.ndarray:
         values = series.astype(object) if isinstance(dtype, pd.CategoricalDtype) else series
         return pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (ValueError, TypeError) as exc:
-        raise DataError(f"Column {name!r} must be numeric; it has dtype {dtype} and non-numeric values.") from exc
+        bad = pd.to_numeric(series.astype(object), errors="coerce").isna() & series.notna()
+        examples = list(dict.fromkeys(series[bad].astype(str).tolist()))[:3]
+        raise DataError(
+            f"Column {name!r} must be numeric (numbers, or strings of numbers); it has dtype "
+            f"{dtype} and non-numeric values such as {examples}."
+        ) from exc
 
 
 def _swap_sort(cols: list, sizes: dict) -> list:
@@ -260,6 +275,8 @@ class DataInfo:
         "STANDARDIZE", "DESCALE", "NORMALIZE" or "NONE".
     response_mean, response_sd : float or None
         Set only when the response is standardised (``y' = (y - mean) / sd``).
+    response_min : float or None
+        Smallest finite response value (regression), for the distribution checks.
     hashing : bool
         True when ``max_categorical_features`` hashing is active.
     hash_slots : ndarray of int64
@@ -321,6 +338,7 @@ class DataInfo:
         max_categorical_features: int = 2147483647,
         distribution: str = "AUTO",
         seed: int = 0,
+        scheduler: Any = None,
     ) -> DataInfo:
         """Fit the plan from a pandas or Dask DataFrame (one pass over the data).
 
@@ -363,6 +381,9 @@ class DataInfo:
             standardised response in regression; any other does not.
         seed : int, default=0
             Hashing seed (wrapped to a Java ``int``).
+        scheduler : optional
+            Where the Dask pass runs (e.g. a ``distributed.Client``); default: Dask's
+            current scheduler. Ignored for pandas.
 
         Returns
         -------
@@ -530,7 +551,7 @@ class DataInfo:
                 for p in frame[used].to_delayed()
             ]
             total = dask.delayed(_stats.combine_stats)(parts, plan)
-            (stats,) = dask.compute(total)
+            (stats,) = dask.compute(total, scheduler=scheduler)
         else:
             if len(frame) == 0:
                 raise DataError("The frame is empty (0 rows).")
@@ -633,6 +654,7 @@ class DataInfo:
         self.class_counts = None
         self.response_mean = None
         self.response_sd = None
+        self.response_min = None
         class_lookup = None
         if task == "classification":
             rc = stats["resp_cat"]
@@ -675,6 +697,7 @@ class DataInfo:
                 raise DataError(f"Response column {response!r} has {rs.n_inf} infinite value(s).")
             if rs.n_missing == n_rows or rs.n == 0:
                 raise DataError(f"Response column {response!r} is all missing ({n_rows} rows).")
+            self.response_min = float(rs.min)
             if standardize and distribution.lower() in _IDENTITY_LINK:
                 self.response_mean = float(rs.mean)
                 self.response_sd = float(rs.sd) if rs.sd > 0 else 1.0
@@ -1191,6 +1214,7 @@ class DataInfo:
             "transform_type": self.transform_type,
             "response_mean": self.response_mean,
             "response_sd": self.response_sd,
+            "response_min": self.response_min,
             "hashing": self.hashing,
             "hash_slots": _jsonable(self.hash_slots),
             "input_names": list(self.input_names),
@@ -1261,6 +1285,7 @@ class DataInfo:
         self.transform_type = d["transform_type"]
         self.response_mean = None if d["response_mean"] is None else float(d["response_mean"])
         self.response_sd = None if d["response_sd"] is None else float(d["response_sd"])
+        self.response_min = None if d.get("response_min") is None else float(d["response_min"])
         self.hashing = bool(d["hashing"])
         self.hash_slots = np.asarray(d["hash_slots"], dtype=np.int64)
         self.input_names = list(d["input_names"])

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..kernels import KernelParams, train_partition
 from ..network import ModelState
-from .scoring import block_partial, predict_block
+from .scoring import score_block
 
 __all__ = ["LocalBackend", "available_cores", "sample_rows", "score_block"]
 
@@ -37,39 +37,7 @@ def sample_rows(n_rows: int, n_samples: int, seed: int) -> np.ndarray | None:
 
 
 def _take(block: Any, idx: np.ndarray | None) -> Any:
-    if idx is None:
-        return block
-    return type(block)(
-        X=block.X[idx],
-        y=None if block.y is None else block.y[idx],
-        weight=None if block.weight is None else block.weight[idx],
-        offset=None if block.offset is None else block.offset[idx],
-        index=block.index[idx],
-    )
-
-
-def score_block(
-    state: ModelState,
-    block: Any,
-    *,
-    data_info: Any,
-    task: str,
-    distribution: str,
-    params: dict[str, Any],
-) -> Any:
-    """Metric partial of ``state`` on one transformed block (with a response)."""
-    pred = predict_block(
-        state,
-        block.X,
-        block.offset,
-        task=task,
-        distribution=distribution,
-        response_mean=data_info.response_mean,
-        response_sd=data_info.response_sd,
-    )
-    actual = block.y if task == "classification" else data_info.inverse_response(block.y)
-    return block_partial(pred, actual, block.weight, task=task, distribution=distribution,
-                         params=params)
+    return block if idx is None else block.take(idx)
 
 
 class LocalBackend:
@@ -92,6 +60,8 @@ class LocalBackend:
 
     n_nodes = 1
     replicate = False
+    #: train_iteration updates the given state in place
+    in_place = True
 
     def __init__(self, train: Any, valid: Any | None, *, data_info: Any, task: str,
                  distribution: str, params: dict[str, Any], nthreads: int, seed: int) -> None:

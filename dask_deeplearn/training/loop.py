@@ -9,18 +9,25 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import UnstableModelError
 from ..network import ModelState
-from .schedule import MORE_IS_BETTER, ScoringSchedule, samples_per_iteration, stop_early
+from .schedule import (
+    MORE_IS_BETTER,
+    ScoringSchedule,
+    adjust_samples_per_iteration,
+    samples_per_iteration,
+    stop_early,
+)
 from .scoring import history_columns, history_values
 
-__all__ = ["Backend", "TrainResult", "run_training"]
+__all__ = ["Backend", "TimedBackend", "TrainResult", "run_training"]
 
 logger = logging.getLogger("dask_deeplearn")
 
@@ -39,6 +46,20 @@ class Backend(Protocol):
 
     def score(self, state: ModelState, which: str) -> Any:
         """Metrics of ``state`` on the fixed training (``"train"``) or validation sample."""
+        ...
+
+
+class TimedBackend(Backend, Protocol):
+    """A backend whose nodes exchange weights over a network (multi-node auto-tuning).
+
+    ``last_timing`` is ``(comm_seconds, rows_per_second)`` of the last iteration (or of
+    :meth:`calibrate`): the time spent moving weights and the cluster's training speed.
+    """
+
+    last_timing: tuple[float, float] | None
+
+    def calibrate(self, state: ModelState) -> None:
+        """Measure ``last_timing`` with a small throw-away iteration."""
         ...
 
 
@@ -84,6 +105,10 @@ def run_training(
     n_classes: int | None,
     seed: int,
     verbose: bool = False,
+    on_score: Callable[..., None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
+    history: pd.DataFrame | None = None,
+    iterations_done: int = 0,
 ) -> TrainResult:
     """Train ``state`` with ``backend`` until the epochs, a stop rule or the time limit end it.
 
@@ -100,6 +125,18 @@ def run_training(
         Resolved model seed.
     verbose : bool, default=False
         Print every scoring-history row as it is added.
+    on_score : callable, optional
+        ``on_score(history, line, state, training_metrics, validation_metrics)`` after every
+        scoring event: the history so far, a one-line summary (progress bars, live plots)
+        and the scored model (checkpoint files).
+    stop_requested : callable, optional
+        Polled at every iteration boundary; when it returns True training stops there
+        (H2O's cancel) and the model of the last finished iteration is kept.
+    history : pandas.DataFrame, optional
+        Scoring history of the checkpoint this run continues (semantics §1.4): new rows
+        are appended to it, and iterations, samples and training time continue from it.
+    iterations_done : int, default=0
+        Iterations the checkpoint ran.
 
     Returns
     -------
@@ -127,9 +164,18 @@ def run_training(
         {"timestamp": pd.Timestamp.now(), "duration": 0.0, "training_speed": float("nan"),
          "epochs": state.processed / N, "iterations": 0, "samples": float(state.processed), **nan_row}
     ]
-    stop_values: list[float] = []
     train_time = 0.0
-    iteration = 0
+    t_offset = 0.0
+    if history is not None and len(history):
+        rows = [dict(r) for r in history.to_dict("records")]
+        last = rows[-1]
+        speed = float(last.get("training_speed", float("nan")))
+        if speed > 0 and math.isfinite(speed):
+            train_time = state.processed / speed
+        t_offset = float(last.get("duration", 0.0))
+    # the stopping rule looks at this run's scoring events only (the first row is skipped)
+    stop_values: list[float] = []
+    iteration = int(iterations_done)
     stop_reason = "epochs"
     best_state: ModelState | None = None
     best_loss = math.inf
@@ -146,7 +192,7 @@ def run_training(
         schedule.record(start, end)
         row = {
             "timestamp": pd.Timestamp.now(),
-            "duration": end - t0,
+            "duration": t_offset + end - t0,
             "training_speed": state.processed / max(train_time, 1e-9),
             "epochs": state.processed / N,
             "iterations": iteration,
@@ -162,70 +208,146 @@ def run_training(
         if params["overwrite_with_best_model"] and not math.isnan(loss) and loss < best_loss:
             best_loss = loss
             best_state = state.copy()
+        line = _format_row(row, cols, has_valid)
         if verbose:
-            print(_format_row(row, cols, has_valid), flush=True)
-        logger.info(_format_row(row, cols, has_valid))
+            print(line, flush=True)
+        logger.info(line)
+        if on_score is not None:
+            on_score(pd.DataFrame(rows), line, state, train_m, valid_m)
 
+    last_dt = 0.0
     if epochs <= 0:
         score_now(True)
         stop_reason = "epochs"
-    while state.processed / N < epochs:
-        iteration += 1
-        tspi = samples_per_iteration(
-            int(params["train_samples_per_iteration"]),
-            n_rows=N,
-            epochs=epochs,
-            n_nodes=backend.n_nodes,
-            replicate=backend.replicate,
-            single_node_mode=bool(params["single_node_mode"]),
-            rows_per_10s=rows_per_10s,
-        )
-        shuffle = bool(params["shuffle_training_data"])
-        it_start = time.time()
-        new_state, done = backend.train_iteration(state, tspi, seed + state.processed, shuffle)
-        dt = time.time() - it_start
-        train_time += dt
-        if done > 0 and dt > 0:
-            rows_per_10s = done / dt * 10.0
-        if not new_state.is_finite():
-            raise UnstableModelError(
-                "Training diverged: the weights are not finite after iteration "
-                f"{iteration} ({new_state.processed / N:.3f} epochs). Likely causes: a "
-                "manual 'rate' that is too large, no 'max_w2' constraint with Rectifier, or "
-                "unscaled inputs with standardize=False. Try adaptive_rate=True, a smaller "
-                "rate, or max_w2=10."
-            )
-        state = new_state
-        if done == 0:
-            events.append(f"iteration {iteration}: no rows were trained")
-            stop_reason = "no training rows"
-            score_now(True)
-            break
-        timed_out = max_runtime > 0 and time.time() - t0 > max_runtime
-        final = state.processed / N >= epochs or timed_out
-        if schedule.due(time.time(), final=final):
-            score_now(final)
-            # classification_stop / regression_stop on the training sample (§9.2)
-            if task == "classification":
-                cs = float(params["classification_stop"])
-                err = _metric_value(train_m, "misclassification")
-                if cs >= 0 and not math.isnan(err) and err <= cs:
-                    stop_reason = "classification_stop"
-                    break
-            else:
-                rs = float(params["regression_stop"])
-                mse = _metric_value(train_m, "MSE")
-                if rs >= 0 and not math.isnan(mse) and mse <= rs:
-                    stop_reason = "regression_stop"
-                    break
-            if stop_early(stop_values, stopping_rounds=stopping_rounds,
-                          stopping_metric=stopping_metric,
-                          stopping_tolerance=float(params["stopping_tolerance"])):
-                stop_reason = "early_stopping"
+    tspi_param = int(params["train_samples_per_iteration"])
+    target_ratio = float(params["target_ratio_comm_to_comp"])
+    multi_auto = (tspi_param == -2 and backend.n_nodes > 1
+                  and not params["single_node_mode"] and hasattr(backend, "calibrate"))
+    if multi_auto and epochs > 0:
+        backend.calibrate(state)  # type: ignore[attr-defined]
+    tspi = 0
+    in_training = False
+    last_good = state
+    try:
+        while state.processed / N < epochs:
+            if stop_requested is not None and stop_requested():
+                stop_reason = "cancelled"
+                events.append(f"cancelled before iteration {iteration + 1}")
                 break
-        if timed_out:
-            stop_reason = "max_runtime_secs"
-            break
+            iteration += 1
+            if multi_auto and iteration > iterations_done + 1:
+                comm, _ = backend.last_timing or (0.0, 0.0)  # type: ignore[attr-defined]
+                tspi = adjust_samples_per_iteration(
+                    tspi, comm_seconds=comm, iteration_seconds=last_dt,
+                    target_ratio_comm_to_comp=target_ratio,
+                    max_rows=min(max(1.0, epochs * N / 10.0), 100_000 * backend.n_nodes))
+            else:
+                timing = getattr(backend, "last_timing", None) if multi_auto else None
+                tspi = samples_per_iteration(
+                    tspi_param,
+                    n_rows=N,
+                    epochs=epochs,
+                    n_nodes=backend.n_nodes,
+                    replicate=backend.replicate,
+                    single_node_mode=bool(params["single_node_mode"]),
+                    rows_per_10s=rows_per_10s,
+                    comm_seconds=None if timing is None else timing[0],
+                    rows_per_second=None if timing is None else timing[1],
+                    target_ratio_comm_to_comp=target_ratio,
+                )
+            shuffle = bool(params["shuffle_training_data"])
+            # the last finite model survives a diverging iteration (in-place backends mutate)
+            last_good = state.copy() if getattr(backend, "in_place", False) else state
+            it_start = time.time()
+            in_training = True
+            try:
+                new_state, done = backend.train_iteration(state, tspi, seed + state.processed,
+                                                          shuffle)
+                in_training = False
+            except Exception as exc:
+                # e.g. every worker lost: hand the last finished model to the caller
+                events.append(f"iteration {iteration}: {type(exc).__name__}: {exc}")
+                exc.result = TrainResult(  # type: ignore[attr-defined]
+                    state=last_good, history=pd.DataFrame(rows), training_metrics=train_m,
+                    validation_metrics=valid_m, stop_reason="failed", iterations=iteration - 1,
+                    epochs=last_good.processed / N, run_time=time.time() - t0, events=events)
+                raise
+            dt = time.time() - it_start
+            last_dt = dt
+            train_time += dt
+            if done > 0 and dt > 0:
+                rows_per_10s = done / dt * 10.0
+            reason = new_state.unstable_reason()
+            if reason is not None:
+                exc = UnstableModelError(
+                    f"Training diverged: {reason} after iteration "
+                    f"{iteration} ({new_state.processed / N:.3f} epochs). Likely causes: a "
+                    "manual 'rate' that is too large, no 'max_w2' constraint with Rectifier, or "
+                    "unscaled inputs with standardize=False. Try adaptive_rate=True, a smaller "
+                    "rate, or max_w2=10. The model keeps the last finite weights (iteration "
+                    f"{iteration - 1})."
+                )
+                events.append(f"iteration {iteration}: {reason}; training stopped")
+                exc.result = TrainResult(  # type: ignore[attr-defined]
+                    state=last_good, history=pd.DataFrame(rows), training_metrics=train_m,
+                    validation_metrics=valid_m, stop_reason="diverged", iterations=iteration - 1,
+                    epochs=last_good.processed / N, run_time=time.time() - t0, events=events)
+                raise exc
+            state = new_state
+            if done == 0:
+                events.append(f"iteration {iteration}: no rows were trained")
+                stop_reason = "no training rows"
+                score_now(True)
+                break
+            timed_out = max_runtime > 0 and time.time() - t0 > max_runtime
+            final = state.processed / N >= epochs or timed_out
+            if schedule.due(time.time(), final=final):
+                score_now(final)
+                # classification_stop / regression_stop on the training sample (§9.2)
+                if task == "classification":
+                    cs = float(params["classification_stop"])
+                    err = _metric_value(train_m, "misclassification")
+                    if cs >= 0 and not math.isnan(err) and err <= cs:
+                        stop_reason = "classification_stop"
+                        break
+                else:
+                    rs = float(params["regression_stop"])
+                    mse = _metric_value(train_m, "MSE")
+                    if rs >= 0 and not math.isnan(mse) and mse <= rs:
+                        stop_reason = "regression_stop"
+                        break
+                if stop_early(stop_values, stopping_rounds=stopping_rounds,
+                              stopping_metric=stopping_metric,
+                              stopping_tolerance=float(params["stopping_tolerance"])):
+                    stop_reason = "early_stopping"
+                    break
+            if timed_out:
+                stop_reason = "max_runtime_secs"
+                break
+    except KeyboardInterrupt:
+        # as scikit-learn's MLP and H2O's cancel: keep the model of the last finished
+        # iteration (an in-place backend may have been mid-update: restore its copy)
+        warnings.warn("Training interrupted by the user; the model of the last finished "
+                      "iteration is kept.", UserWarning, stacklevel=2)
+        if in_training:
+            state = last_good
+            iteration -= 1
+        stop_reason = "interrupted"
+        events.append(f"interrupted after iteration {iteration}")
+    except Exception as exc:
+        # a failure outside training (e.g. every worker lost while scoring): hand the model
+        # of the last finished iteration to the caller with the error
+        if not hasattr(exc, "result"):
+            kept = last_good if in_training else state
+            events.append(f"iteration {iteration}: {type(exc).__name__}: {exc}")
+            exc.result = TrainResult(  # type: ignore[attr-defined]
+                state=kept, history=pd.DataFrame(rows), training_metrics=train_m,
+                validation_metrics=valid_m, stop_reason="failed", iterations=iteration,
+                epochs=kept.processed / N, run_time=time.time() - t0, events=events)
+        raise
+    if stop_reason in ("cancelled", "interrupted") and (
+            len(rows) == 1 or rows[-1]["iterations"] != iteration):
+        score_now(True)  # a cancelled model still gets metrics for its last iteration
     # Overwrite with the best model (§9.3). H2O skips this on timeout; we do not (a bug).
     if params["overwrite_with_best_model"] and best_state is not None:
         ref = valid_m if has_valid else train_m

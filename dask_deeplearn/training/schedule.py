@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-__all__ = ["samples_per_iteration", "ScoringSchedule", "stop_early", "MORE_IS_BETTER"]
+__all__ = ["samples_per_iteration", "adjust_samples_per_iteration", "ScoringSchedule",
+           "stop_early", "MORE_IS_BETTER"]
 
 #: stopping metrics where a larger value is better (semantics §9.1 step 5)
 MORE_IS_BETTER = frozenset({"AUC", "AUCPR", "lift_top_group", "custom_increasing"})
@@ -29,6 +30,9 @@ def samples_per_iteration(
     replicate: bool = False,
     single_node_mode: bool = False,
     rows_per_10s: float | None = None,
+    comm_seconds: float | None = None,
+    rows_per_second: float | None = None,
+    target_ratio_comm_to_comp: float = 0.05,
 ) -> int:
     """Resolve ``train_samples_per_iteration`` to the global rows per iteration (§7.2).
 
@@ -48,6 +52,13 @@ def samples_per_iteration(
         Measured rows trained in 10 s on one node; when given, auto-tuning caps an
         iteration at about 10 s of work (H2O's single-node rule, driven by measurement
         instead of a Linpack estimate).
+    comm_seconds, rows_per_second : float, optional
+        Multi-node auto-tuning (``n_nodes > 1``, not ``single_node_mode``): the measured
+        time of one weight exchange (scatter, task round trip, gather) and the measured
+        training rows per second of the whole cluster. An iteration is sized so that
+        communication takes ``target_ratio_comm_to_comp`` of the iteration, H2O's
+        ``(t_comm / f - t_comm) / time_per_row`` with measured instead of Linpack times.
+    target_ratio_comm_to_comp : float, default=0.05
 
     Returns
     -------
@@ -63,6 +74,16 @@ def samples_per_iteration(
         return N
     if tspi > 0:
         return int(max(1, min(tspi, math.ceil(epochs * N))))
+    multi = n_nodes > 1 and not single_node_mode
+    if multi and comm_seconds is not None and rows_per_second:
+        # -2 on several nodes: communication should be target_ratio of the iteration
+        f = max(float(target_ratio_comm_to_comp), 1e-6)
+        t = (comm_seconds / f - comm_seconds) * rows_per_second
+        t = min(max(t, 1.0), 10.0 * N * n_nodes)
+        if t > N and (t % N) / N < 0.2:
+            t = N * math.floor(t / N)
+        t = min(t, max(1.0, epochs * N / 10.0))
+        return int(max(1, min(round(t), 100_000 * n_nodes)))
     # -2: auto-tune. Single-node rule: min(~10 s of work, epochs*N/10, 100000) rows.
     target = max(1.0, epochs * N / 10.0)
     if rows_per_10s is not None:
@@ -71,6 +92,28 @@ def samples_per_iteration(
     if t > N and (t % N) / N < 0.2:
         t = N * math.floor(t / N)
     return int(max(1, min(round(t), 100_000 * n_nodes)))
+
+
+def adjust_samples_per_iteration(tspi: int, *, comm_seconds: float, iteration_seconds: float,
+                                 target_ratio_comm_to_comp: float,
+                                 max_rows: float | None = None) -> int:
+    """H2O's multi-node correction after an iteration (semantics §7.2).
+
+    With ``ratio = comm / iteration`` and ``corr = clamp(target / ratio, 0.5, 2)``, the
+    iteration size becomes ``tspi / corr`` when ``corr`` is outside ``[0.8, 1.2]``;
+    communication under 10 ms is not worth correcting for. ``max_rows`` keeps the
+    initial rule's caps (at least ~10 iterations, at most 100,000 rows per node), so a
+    tiny frame whose exchange dominates cannot grow its last iteration far past ``epochs``.
+    """
+    if comm_seconds <= 0.01 or iteration_seconds <= 0:
+        return tspi
+    ratio = comm_seconds / iteration_seconds
+    corr = min(2.0, max(0.5, float(target_ratio_comm_to_comp) / ratio))
+    if corr < 0.8 or corr > 1.2:
+        tspi = int(round(tspi / corr))
+    if max_rows is not None:
+        tspi = min(tspi, int(max_rows))
+    return max(1, tspi)
 
 
 @dataclass

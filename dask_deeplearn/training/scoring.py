@@ -13,7 +13,8 @@ import numpy as np
 from .. import metrics as _metrics
 from ..network import ModelState, forward
 
-__all__ = ["LOG_LINK", "predict_block", "block_partial", "history_columns", "history_values"]
+__all__ = ["LOG_LINK", "predict_block", "block_partial", "score_block", "history_columns",
+           "history_values"]
 
 #: distributions with a log link: predictions are ``min(1e19, exp(output))``
 LOG_LINK = frozenset({"poisson", "gamma", "tweedie"})
@@ -143,3 +144,27 @@ def history_values(m: Any, columns: list[str]) -> dict[str, float]:
         v = getattr(m, _HISTORY_ATTR[c], None) if m is not None else None
         out[c] = float("nan") if v is None else float(v)
     return out
+
+
+def score_block(
+    state: ModelState,
+    block: Any,
+    *,
+    data_info: Any,
+    task: str,
+    distribution: str,
+    params: dict[str, Any],
+) -> Any:
+    """Metric partial of ``state`` on one transformed block (with a response)."""
+    pred = predict_block(
+        state,
+        block.X,
+        block.offset,
+        task=task,
+        distribution=distribution,
+        response_mean=data_info.response_mean,
+        response_sd=data_info.response_sd,
+    )
+    actual = block.y if task == "classification" else data_info.inverse_response(block.y)
+    return block_partial(pred, actual, block.weight, task=task, distribution=distribution,
+                         params=params)

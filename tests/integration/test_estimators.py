@@ -157,7 +157,7 @@ def test_fast_preset_and_dropout_train(digits):
     X_tr, X_te, y_tr, y_te = digits
     fast = DeepLearningClassifier(hidden=[64], epochs=10, seed=1, **presets.fast()).fit(X_tr, y_tr)
     assert fast.score(X_te, y_te) > 0.9
-    assert fast.params_["mini_batch_size"] == 64
+    assert fast.params_["mini_batch_size"] == presets.fast()["mini_batch_size"] == 48
     drop = DeepLearningClassifier(hidden=[64, 64], epochs=10, seed=1,
                                   activation="rectifier_with_dropout",
                                   input_dropout_ratio=0.1).fit(X_tr, y_tr)
@@ -246,12 +246,14 @@ def test_unimplemented_features_say_which_issue_brings_them():
     y = np.arange(50) % 2
     with pytest.raises(NotImplementedError, match="issue 6"):
         DeepLearningClassifier(nfolds=3).fit(X, y)
-    with pytest.raises(NotImplementedError, match="issue 4"):
-        DeepLearningClassifier(checkpoint="model.zip").fit(X, y)
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
+
     ddf = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
-    with pytest.raises(NotImplementedError, match="issue 3"):
+    # a Dask X needs a Dask y with the same partitions (clear error, nothing started)
+    with pytest.raises(DataError, match="y must be one too"):
         DeepLearningClassifier().fit(ddf, y)
+    with pytest.raises(DataError, match="backend='local'"):
+        DeepLearningClassifier(backend="local").fit(ddf, dd.from_pandas(pd.Series(y), npartitions=2))
 
 
 def test_bad_data_errors():
@@ -270,3 +272,105 @@ def test_bad_data_errors():
         DeepLearningClassifier(distribution="bernoulli").fit(X, np.arange(50) % 3)
     with pytest.raises(InvalidParameterError, match="poisson"):
         DeepLearningRegressor(distribution="poisson").fit(X, X[:, 0])
+
+
+def test_progress_lines_and_quiet_mode(capsys):
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    DeepLearningClassifier(hidden=[4], epochs=2, seed=1, score_each_iteration=True,
+                           train_samples_per_iteration=100).fit(X, y)
+    err = capsys.readouterr().err
+    lines = [l for l in err.splitlines() if l.startswith("DeepLearningClassifier: epochs")]
+    assert len(lines) >= 4 and "train logloss" in lines[-1] and "obs/s" in lines[-1]
+    DeepLearningClassifier(hidden=[4], epochs=2, seed=1, quiet_mode=True).fit(X, y)
+    assert "DeepLearningClassifier:" not in capsys.readouterr().err
+
+
+def test_progress_bar_in_a_notebook_follows_epochs():
+    from dask_deeplearn.training.progress import ProgressReporter
+
+    rep = ProgressReporter("M", 4.0, notebook=True)
+    hist = pd.DataFrame({"epochs": [0.0, 2.5]})
+    rep(hist, "epochs 2.50 | iter 1 | 100 obs/s | train logloss 0.3")
+    assert rep._bar.n == 2.5 and rep._bar.total == 4.0
+    assert "train logloss 0.3" in str(rep._bar.postfix)
+    rep.close()
+    assert rep._bar is None
+
+
+def test_background_fit_returns_a_handle_and_pickles_without_its_event():
+    import pickle
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    handle = DeepLearningClassifier(hidden=[4], epochs=2, seed=1, quiet_mode=True).fit(
+        X, y, block=False)
+    clf = handle.result(timeout=60)
+    assert handle.done() and clf.backend_ == "local"
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_finite_model():
+    from sklearn.datasets import load_diabetes
+
+    from dask_deeplearn import DeepLearningRegressor, UnstableModelError
+
+    X, y = load_diabetes(return_X_y=True)
+    reg = DeepLearningRegressor(hidden=[64], epochs=50, adaptive_rate=False, rate=5.0,
+                                standardize=False, quiet_mode=True, seed=1, reproducible=True,
+                                score_each_iteration=True, train_samples_per_iteration=50)
+    with pytest.raises(UnstableModelError, match="not finite.*rate.*max_w2.*last finite"):
+        reg.fit(X, y * 1000)
+    assert reg.stop_reason_ == "diverged" and reg.state_.is_finite()
+    assert np.isfinite(reg.predict(X)).all()
+    assert any("not finite" in e for e in reg.events_)
+
+
+def test_ctrl_c_keeps_the_model_of_the_last_finished_iteration():
+    import _thread
+    import threading
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5_000, 20))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DeepLearningClassifier(hidden=[64], epochs=10_000, seed=1, quiet_mode=True,
+                                 train_samples_per_iteration=500, score_each_iteration=True)
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    timer.cancel()
+    assert clf.stop_reason_ == "interrupted" and clf.state_.is_finite()
+    assert any("interrupted" in str(w.message) for w in caught)
+    assert 0 < clf.epochs_ < 10_000 and clf.score(X, y) > 0.9
+    assert clf.scoring_history_["iterations"].iloc[-1] == clf.n_iter_
+
+
+def test_predicting_with_non_finite_weights_is_refused():
+    from dask_deeplearn import UnstableModelError
+
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DeepLearningClassifier(hidden=[4], epochs=1, seed=1, quiet_mode=True).fit(X, y)
+    clf.state_.W[0] = np.nan
+    with pytest.raises(UnstableModelError, match="not finite.*unstable"):
+        clf.predict(X)
+
+
+def test_exploding_weights_mark_the_model_unstable_as_h2o():
+    from dask_deeplearn import UnstableModelError
+
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DeepLearningClassifier(hidden=[4], epochs=1, seed=1, quiet_mode=True).fit(X, y)
+    assert clf.state_.unstable_reason() is None
+    clf.state_.B[:4] = 2e5                       # |mean bias| > 1e5 (semantics 11.2)
+    with pytest.raises(UnstableModelError, match="layer 1 biases exploded"):
+        clf.predict(X)
+    clf.state_.B[:4] = 0.0
+    clf.state_.W[:12] = 3e10                     # |mean weight| > 1e10
+    with pytest.raises(UnstableModelError, match="layer 1 weights exploded"):
+        clf.save("never-written.zip")

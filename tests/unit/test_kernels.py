@@ -251,6 +251,31 @@ def test_momentum_and_nesterov_updates(nesterov):
     assert st.OW[0, 0] == pytest.approx(vw, rel=1e-5)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_elastic_averaging_pulls_towards_the_consensus(batch):
+    # semantics §7.7: every gradient gets + lam * (w_local - w_consensus)
+    x, y, rate, lam = 1.5, 2.0, 0.1, 0.3
+    spec, st = _glm(0.5)
+    cons = st.copy()
+    cons.W[:] = -1.0
+    cons.B[:] = 2.0
+    kp = KernelParams.from_params(base_params(rate=rate, mini_batch_size=batch),
+                                  distribution="gaussian", elastic=lam)
+    X = np.array([[x]] * batch, np.float32)
+    Y = np.array([y] * batch, np.float32)
+    w, b = 0.5, 0.0
+    g = 2 * (w * x + b - y)
+    w_new = w - rate * (g * x + lam * (w - (-1.0)))
+    b_new = b - rate * (g + lam * (b - 2.0))
+    train_partition(st, X, Y, None, None, batch, kp, seed=0, consensus=cons)
+    assert st.W[0] == pytest.approx(w_new, rel=1e-5)
+    assert st.B[0] == pytest.approx(b_new, rel=1e-5)
+    # without a consensus model the same parameters train as plain SGD
+    spec, plain = _glm(0.5)
+    train_partition(plain, X, Y, None, None, batch, kp, seed=0)
+    assert plain.W[0] == pytest.approx(w - rate * g * x, rel=1e-5)
+
+
 def test_rate_annealing_and_decay():
     spec = NetworkSpec((1, 1, 1), "Tanh", "linear", (0.0,))
     st = init_state(spec, seed=0)

@@ -398,7 +398,8 @@ def test_every_h2o_parameter_is_in_the_table() -> None:
             "fold_column keep_cross_validation_models keep_cross_validation_predictions "
             "keep_cross_validation_fold_assignment auc_type checkpoint export_checkpoints_dir "
             "model_id weights_column offset_column ignored_columns custom_metric_func").split()
-    assert set(PARAMETERS) == set(page) | {"h2o_compat", "backend", "nthreads"}
+    assert set(PARAMETERS) == set(page) | {"h2o_compat", "backend", "nthreads", "scheduler_address",
+                                                 "warm_start"}
     assert all(p.name == n for n, p in PARAMETERS.items())
     assert all(p.doc.endswith(".") and "H2O default" in p.doc or "not an H2O" in p.doc
                for p in PARAMETERS.values())
@@ -613,23 +614,20 @@ def test_weights_and_offset_warn() -> None:
 NON_DEFAULTS = {
     "autoencoder": True, "pretrained_autoencoder": object(), "average_activation": 0.5,
     "sparsity_beta": 0.1, "initial_weights": [None], "initial_biases": [None],
-    "export_weights_and_biases": True, "checkpoint": "model.zip",
-    "export_checkpoints_dir": "/tmp/ckpt", "nfolds": 5, "fold_column": "fold",
+    "export_weights_and_biases": True, "nfolds": 5, "fold_column": "fold",
     "fold_assignment": "Modulo", "keep_cross_validation_models": False,
     "keep_cross_validation_predictions": True, "keep_cross_validation_fold_assignment": True,
     "balance_classes": True, "class_sampling_factors": [1.0, 2.0],
-    "custom_metric_func": _metric, "elastic_averaging": True,
+    "custom_metric_func": _metric,
 }
 ISSUES = {
     "autoencoder (issue 5)": ["autoencoder", "pretrained_autoencoder", "average_activation",
                               "sparsity_beta", "initial_weights", "initial_biases",
                               "export_weights_and_biases"],
-    "model files and checkpoints (issue 4)": ["checkpoint", "export_checkpoints_dir"],
     "cross-validation and class balancing (issue 6)": [
         "nfolds", "fold_column", "fold_assignment", "keep_cross_validation_models",
         "keep_cross_validation_predictions", "keep_cross_validation_fold_assignment",
         "balance_classes", "class_sampling_factors", "custom_metric_func"],
-    "Dask training (issue 3)": ["elastic_averaging"],
 }
 
 
@@ -652,11 +650,11 @@ def test_not_implemented_for_non_defaults(name: str) -> None:
 
 def test_not_implemented_message() -> None:
     with pytest.raises(NotImplementedError) as exc:
-        not_implemented({"checkpoint": "m.zip"}, OWNER)
+        not_implemented({"nfolds": 3}, OWNER)
     assert str(exc.value) == (
-        "The 'checkpoint' parameter of DeepLearningClassifier is not implemented yet: it "
-        "arrives with model files and checkpoints (issue 4). Got 'm.zip' instead of the "
-        "default None.")
+        "The 'nfolds' parameter of DeepLearningClassifier is not implemented yet: it "
+        "arrives with cross-validation and class balancing (issue 6). Got 3 instead of the "
+        "default 0.")
 
 
 def test_not_implemented_silent_for_defaults() -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dask_deeplearn.training.schedule import ScoringSchedule, samples_per_iteration, stop_early
+from dask_deeplearn.training.schedule import (
+    ScoringSchedule,
+    adjust_samples_per_iteration,
+    samples_per_iteration,
+    stop_early,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,6 +30,35 @@ from dask_deeplearn.training.schedule import ScoringSchedule, samples_per_iterat
 )
 def test_samples_per_iteration(tspi, kw, expected):
     assert samples_per_iteration(tspi, **kw) == expected
+
+
+def test_multi_node_auto_tuning_from_measured_times():
+    kw = dict(n_rows=1_000_000, epochs=10, n_nodes=2, target_ratio_comm_to_comp=0.05)
+    # 20 ms per exchange at 50k rows/s: compute should take 0.38 s -> 19,000 rows
+    assert samples_per_iteration(-2, comm_seconds=0.02, rows_per_second=50_000, **kw) == 19_000
+    # capped at epochs * N / 10 (at least ~10 iterations)
+    assert samples_per_iteration(-2, comm_seconds=10, rows_per_second=1e6,
+                                 **{**kw, "n_rows": 10_000}) == 10_000
+    # single_node_mode uses the single-node rule (H2O keeps the cluster-size cap)
+    assert samples_per_iteration(-2, comm_seconds=0.02, rows_per_second=50_000,
+                                 single_node_mode=True, **kw) == 200_000
+
+
+def test_multi_node_correction_after_an_iteration():
+    # communication is 20 % of the iteration, target 5 %: corr = 0.25 -> 0.5 -> size doubles
+    assert adjust_samples_per_iteration(1000, comm_seconds=0.2, iteration_seconds=1.0,
+                                        target_ratio_comm_to_comp=0.05) == 2000
+    # far below target: halve
+    assert adjust_samples_per_iteration(1000, comm_seconds=0.02, iteration_seconds=10.0,
+                                        target_ratio_comm_to_comp=0.05) == 500
+    # within [0.8, 1.2] of the target, or tiny communication: unchanged
+    assert adjust_samples_per_iteration(1000, comm_seconds=0.05, iteration_seconds=1.0,
+                                        target_ratio_comm_to_comp=0.05) == 1000
+    assert adjust_samples_per_iteration(1000, comm_seconds=0.005, iteration_seconds=1.0,
+                                        target_ratio_comm_to_comp=0.05) == 1000
+    # the caps of the initial rule still hold
+    assert adjust_samples_per_iteration(1000, comm_seconds=0.2, iteration_seconds=1.0,
+                                        target_ratio_comm_to_comp=0.05, max_rows=1500) == 1500
 
 
 def test_schedule_first_final_interval_and_duty_cycle():

@@ -1,0 +1,26 @@
+"""Dask-native training and scoring: the only package that imports ``distributed``.
+
+* :mod:`.cluster`: which cluster a fit uses (a given client, a scheduler address, the
+  default client, or an embedded ``LocalCluster``) and the kernel warm-up plugin;
+* :mod:`.session`: connecting, the per-worker ``MultiLock``, pandas to Dask;
+* :mod:`.backend`: :class:`DaskBackend`, the training loop's backend on workers;
+* :mod:`.predict`: lazy scoring of Dask collections with the model sent once per worker;
+* :mod:`.tasks`: the functions that run inside worker tasks.
+"""
+
+from .backend import DaskBackend, average_states, plan_blocks
+from .cluster import connect, current_client, embedded_cluster, warm_up
+from .session import as_dask, locked_workers, training_session
+
+__all__ = [
+    "DaskBackend",
+    "average_states",
+    "plan_blocks",
+    "connect",
+    "current_client",
+    "embedded_cluster",
+    "warm_up",
+    "as_dask",
+    "locked_workers",
+    "training_session",
+]

@@ -1,0 +1,599 @@
+"""The Dask backend of the training loop: workers train on the blocks they hold.
+
+Setup (once per fit): ``DataInfo.transform`` runs on every partition where it lives and the
+float32 blocks stay on the workers; ``who_has`` tells which worker holds which block; one
+pinned ``ddl_prepare`` task per worker concatenates that worker's blocks (or, with
+``replicate_training_data``, all blocks: one distinct key per worker). Each iteration the
+driver scatters the current model once, submits one pinned ``ddl-train-iter-<i>`` task per
+worker, gathers the trained states and averages them weighted by rows processed (or runs
+elastic averaging). Only weights travel; training rows never leave their worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import operator
+import time
+import uuid
+import warnings
+from typing import Any
+
+import dask
+import numpy as np
+from concurrent.futures import CancelledError
+
+from distributed import Client, Future
+from distributed.comm.core import CommClosedError
+from distributed.scheduler import KilledWorker
+
+from ..exceptions import DataError
+from ..kernels import KernelParams
+from ..metrics import merge_partials
+from ..network import ModelState
+from . import tasks
+
+__all__ = ["ClusterLostError", "DaskBackend", "average_states", "plan_blocks", "replica_fits"]
+
+logger = logging.getLogger("dask_deeplearn")
+
+#: fraction of a worker's memory limit replicated training data may take
+_REPLICA_MEMORY_FRACTION = 0.5
+
+
+class ClusterLostError(RuntimeError):
+    """Every worker left the cluster during a fit."""
+
+
+def _all_lost() -> ClusterLostError:
+    return ClusterLostError(
+        "Every Dask worker left the cluster during training; the model of the last finished "
+        "iteration is kept. Restart workers and continue with checkpoint=<this model>."
+    )
+
+
+#: how often one iteration is re-planned and retried after losing workers
+_RETRIES = 3
+
+#: what a lost worker looks like from the driver during an iteration
+_LOSS_ERRORS: tuple[type[BaseException], ...] = (tasks.PlacementError, KilledWorker,
+                                                  CancelledError, CommClosedError)
+
+
+def _wait(futures: list[Future]) -> None:
+    """Wait for ``futures`` without fetching their results; re-raise the first error.
+
+    (``distributed.wait`` looks for the process's *default* client, which a fit on an
+    explicitly passed client may not have.)
+    """
+    for f in futures:
+        if f.exception() is not None:
+            f.result()
+
+
+def replica_fits(nbytes: int, memory_limits: list[int]) -> bool:
+    """Whether a full copy of ``nbytes`` of training data fits on every worker.
+
+    A copy may take half of a worker's memory limit (Dask starts spilling at 60 %); a
+    limit of 0 means unlimited.
+    """
+    return all(lim == 0 or nbytes <= _REPLICA_MEMORY_FRACTION * lim for lim in memory_limits)
+
+
+def average_states(states: list[ModelState], weights: list[float]) -> ModelState:
+    """Weighted mean of weights, biases and optimiser state (model averaging, §7.3).
+
+    With replicated data every worker processes the same number of rows and this is
+    H2O's plain node mean; without, workers that saw more rows count more. (H2O leaves
+    the bias ADADELTA accumulators of one node in place; we average them too.)
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    first = states[0]
+    out = {}
+    for name in ("W", "B", "OW", "OB"):
+        acc = np.zeros(getattr(first, name).shape, dtype=np.float64)
+        for wi, st in zip(w, states):
+            if wi > 0:
+                acc += wi * getattr(st, name)
+        out[name] = acc.astype(np.float32)
+    return dataclasses.replace(first, **out)
+
+
+def _mix(a: ModelState, b: ModelState, alpha: float) -> ModelState:
+    """``alpha * a + (1 - alpha) * b`` for every array (the elastic consensus update)."""
+    out = {}
+    for name in ("W", "B", "OW", "OB"):
+        x = alpha * getattr(a, name).astype(np.float64) + (1 - alpha) * getattr(b, name)
+        out[name] = x.astype(np.float32)
+    return dataclasses.replace(a, **out)
+
+
+def plan_blocks(
+    owners: list[str],
+    rows: list[int],
+    workers: list[str],
+    *,
+    balance: bool,
+) -> dict[str, list[int]]:
+    """Which blocks each worker trains on, without replication.
+
+    Every block stays with the worker holding it. With ``balance`` (H2O's
+    ``force_load_balance``), a worker holding nothing takes whole blocks from the most
+    loaded worker as long as that makes the split more even (data moves once, at setup).
+
+    Parameters
+    ----------
+    owners : list of str
+        Worker holding each block.
+    rows : list of int
+        Rows of each block.
+    workers : list of str
+        Workers that may train.
+    balance : bool
+
+    Returns
+    -------
+    dict
+        ``{worker: [block indices, in order]}`` for workers with at least one block.
+    """
+    plan: dict[str, list[int]] = {w: [] for w in workers}
+    for i, owner in enumerate(owners):
+        plan.setdefault(owner, []).append(i)
+    if balance:
+        while True:
+            load = {w: sum(rows[i] for i in plan[w]) for w in plan}
+            empty = [w for w in plan if not plan[w]]
+            donor = max(plan, key=lambda w: load[w])
+            if not empty or len(plan[donor]) < 2:
+                break
+            give = min(plan[donor], key=lambda i: rows[i])
+            if rows[give] >= load[donor]:  # pragma: no cover - guarded by len >= 2
+                break
+            plan[donor].remove(give)
+            plan[empty[0]].append(give)
+    return {w: sorted(b) for w, b in plan.items() if b}
+
+
+class DaskBackend:
+    """Run the loop's iterations on the workers of a ``distributed.Client``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    train : dask.dataframe.DataFrame
+        Training frame (features, response and weights/offset columns).
+    valid : dask.dataframe.DataFrame or None
+    data_info : DataInfo
+    task : {"classification", "regression"}
+    distribution : str
+    params : dict
+        Effective parameters (``replicate_training_data`` and ``single_node_mode`` are
+        decided here, from the data size and the cluster).
+    seed : int
+    name : str, optional
+        Short id used in task keys (``ddl-train-iter-3-<name>-0``).
+    """
+
+    def __init__(self, client: Client, train: Any, valid: Any | None, *, data_info: Any,
+                 task: str, distribution: str, params: dict[str, Any], seed: int,
+                 name: str | None = None) -> None:
+        self.client = client
+        self.data_info = data_info
+        self.task = task
+        self.distribution = distribution
+        self.params = params
+        self.seed = int(seed)
+        self.name = name or uuid.uuid4().hex[:8]
+        self.kp = KernelParams.from_params(
+            params, distribution=distribution,
+            elastic=float(params["elastic_averaging_regularization"])
+            if params["elastic_averaging"] else 0.0)
+        self.has_validation = valid is not None
+        self.last_timing: tuple[float, float] | None = None
+        self.events: list[str] = []
+        self._iteration = 0
+        self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
+        self._consensus_started = False
+        self._setup(train, valid)
+
+    # ------------------------------------------------------------------ setup
+    def _workers(self, wait: bool = True) -> dict[str, dict[str, Any]]:
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        if not info and wait:
+            self.client.wait_for_workers(1, timeout=60)
+            info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return {a: w for a, w in sorted(info.items()) if w.get("nthreads", 0) > 0}
+
+    def _transform(self, frame: Any, prefix: str) -> list[Future]:
+        parts = frame.to_delayed()
+        graph = [dask.delayed(tasks.ddl_transform)(p, self._info,
+                                                  dask_key_name=f"{prefix}-{self.name}-{i}")
+                 for i, p in enumerate(parts)]
+        futures = self.client.compute(graph)
+        _wait(futures)  # raises a worker's exception (a DataError names the column)
+        return futures
+
+    def _setup(self, train: Any, valid: Any | None) -> None:
+        p = self.params
+        client = self.client
+        workers = self._workers()
+        # the model's metadata travels once per worker, not once per task
+        self._info = client.scatter(self.data_info, hash=False)
+        self._params_f = client.scatter(p, hash=False)
+        n_workers = len(workers)
+        if p["force_load_balance"] and train.npartitions < n_workers and self.data_info.n_rows >= n_workers:
+            train = train.repartition(npartitions=n_workers)
+        blocks = self._transform(train, "ddl-transform")
+        rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
+        self.n_rows = int(sum(rows))
+        if self.n_rows == 0:
+            raise DataError("No rows left in the training frame after removing rows with a "
+                            "missing response (or zero weight, or missing values with Skip).")
+        who = client.who_has(blocks)
+        owners = [who[b.key][0] if who.get(b.key) else next(iter(workers)) for b in blocks]
+        order = list(range(len(blocks)))
+        nbytes = self.n_rows * (self.data_info.n_inputs + 4) * 4
+        limits = [w.get("memory_limit") or 0 for w in workers.values()]
+        replicate = bool(p["replicate_training_data"]) and n_workers > 1
+        if replicate and not replica_fits(nbytes, limits):
+            warnings.warn(
+                f"replicate_training_data=True, but the training data ({nbytes / 2**20:,.0f} "
+                f"MiB as float32) does not fit in half of every worker's memory limit "
+                f"({min(l for l in limits if l) / 2**20:,.0f} MiB); each worker trains on "
+                "its local partitions only.", UserWarning, stacklevel=4)
+            self.events.append("replicate_training_data turned off: data too large for a worker")
+            replicate = False
+        single = bool(p["reproducible"]) or (bool(p["single_node_mode"]) and replicate)
+        load = {w: 0 for w in workers}
+        for o, r in zip(owners, rows):
+            load[o] = load.get(o, 0) + r
+        if single:
+            # one worker, all blocks in partition order: the one already holding the most
+            target = max(load, key=lambda w: load[w])
+            plan = {target: order}
+            replicate = False
+        elif replicate:
+            plan = {w: order for w in workers}
+        else:
+            plan = plan_blocks(owners, rows, list(workers), balance=bool(p["force_load_balance"]))
+        self.replicate = replicate
+        self.single = single
+        self.plan = plan
+        self.worker_rows = {w: int(sum(rows[i] for i in idx)) for w, idx in plan.items()}
+        self.nthreads = {w: self._threads(workers[w]) for w in plan}
+        self.prepared: dict[str, Future] = {}
+        for j, (w, idx) in enumerate(plan.items()):
+            self.prepared[w] = client.submit(
+                tasks.ddl_prepare, w, *[blocks[i] for i in idx], workers=[w],
+                allow_other_workers=True, pure=False, key=f"ddl-prepare-{self.name}-{j}")
+        _wait(list(self.prepared.values()))
+        del blocks  # the prepared blocks are what training uses from now on
+        self.n_nodes = len(plan)
+        self.idle_workers = sorted(set(workers) - set(plan))
+        self._seen: set[str] = set(workers)  # workers present at setup (idle ones stay idle)
+        # fixed scoring samples, drawn on the workers (semantics §8.2)
+        self._valid_frame = valid
+        self._score_blocks: dict[str, dict[str, list[Future]]] = {
+            "train": self._train_samples("ddl-sample-train")}
+        if valid is not None:
+            self._score_blocks["valid"] = self._valid_samples("ddl-sample-valid")
+        _wait([f for d in self._score_blocks.values() for fs in d.values() for f in fs])
+
+    def _train_samples(self, label: str) -> dict[str, list[Future]]:
+        """The training scoring sample, one Bernoulli sample per prepared block."""
+        n_score = int(self.params["score_training_samples"])
+        if self.replicate:
+            first = next(iter(self.prepared))
+            sources = {first: self.prepared[first]}
+        else:
+            sources = dict(self.prepared)
+        frac = 1.0 if n_score <= 0 or n_score >= self.n_rows else n_score / self.n_rows
+        return {w: [self.client.submit(
+            tasks.ddl_sample, src, frac, self.seed + 7919 * j, workers=[w],
+            allow_other_workers=True, pure=False, key=f"{label}-{self.name}-{j}")]
+            for j, (w, src) in enumerate(sources.items())}
+
+    def _valid_samples(self, label: str) -> dict[str, list[Future]]:
+        """The validation scoring sample, drawn where the validation partitions land."""
+        client = self.client
+        vblocks = self._transform(self._valid_frame, f"{label}-transform")
+        vrows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in vblocks])
+        n_valid = int(sum(vrows))
+        if n_valid == 0:
+            raise DataError("The validation frame has no rows with a response.")
+        n_vs = int(self.params["score_validation_samples"])
+        vfrac = 1.0 if n_vs <= 0 or n_vs >= n_valid else n_vs / n_valid
+        vwho = client.who_has(vblocks)
+        by_worker: dict[str, list[Future]] = {}
+        for i, b in enumerate(vblocks):
+            w = vwho[b.key][0] if vwho.get(b.key) else next(iter(self._workers()))
+            by_worker.setdefault(w, []).append(client.submit(
+                tasks.ddl_sample, b, vfrac, self.seed + 1 + 7919 * i, workers=[w],
+                allow_other_workers=True, pure=False, key=f"{label}-{self.name}-{i}"))
+        self.n_valid = n_valid
+        return by_worker
+
+    def _threads(self, worker: dict[str, Any]) -> int:
+        if self.params["reproducible"]:
+            return 1
+        n = int(self.params["nthreads"])
+        have = int(worker.get("nthreads", 1))
+        return have if n <= 0 else min(n, have)
+
+    # ------------------------------------------------------------------ training
+    def _shares(self, n_samples: int) -> dict[str, int]:
+        if self.replicate:
+            # every node processes about tspi / nodes rows of its full copy (§7.2)
+            each = max(1, int(round(n_samples / self.n_nodes)))
+            return {w: each for w in self.plan}
+        return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}
+
+    def _submit_iteration(self, state: ModelState, shares: dict[str, int], seed: int,
+                          shuffle: bool, label: str) -> tuple[list[str], list[Future]]:
+        client = self.client
+        sf = client.scatter(state, hash=False)
+        elastic = bool(self.params["elastic_averaging"]) and not self.single
+        addrs, futs = [], []
+        for j, (w, n) in enumerate(shares.items()):
+            if n <= 0:
+                continue
+            start = self._local.get(w, sf) if elastic else sf
+            full_epoch = n == self.worker_rows[w] and not self.replicate
+            auto_shuffle = (
+                (self.replicate and self.n_nodes > 1 and not self.params["reproducible"]
+                 and n == self.n_rows)
+                or (self.nthreads[w] == 1 and full_epoch)
+            )
+            futs.append(client.submit(
+                tasks.ddl_train, w, self.prepared[w], start, n, self.kp, self.nthreads[w],
+                (seed + 0x9E3779B1 * j) % 2**62, shuffle or auto_shuffle,
+                sf if elastic else None,
+                workers=[w], allow_other_workers=True, pure=False,
+                key=f"{label}-{self.name}-{j}"))
+            addrs.append(w)
+        return addrs, futs
+
+    def train_iteration(self, state: ModelState, n_samples: int, seed: int,
+                        shuffle: bool) -> tuple[ModelState, int]:
+        """One iteration: scatter, one pinned task per worker, gather, average."""
+        self._iteration += 1
+        label = f"ddl-train-iter-{self._iteration}"
+        t0 = time.perf_counter()
+        workers = self._workers(wait=False)
+        alive = set(workers)
+        lost = sorted(set(self.plan) - alive)
+        if lost:
+            self.events.append(f"iteration {self._iteration}: worker(s) {lost} left; re-planned")
+            logger.warning("dask_deeplearn: worker(s) %s left the cluster; re-planning", lost)
+            try:
+                self._try_replan()
+            except ClusterLostError:
+                raise
+            except Exception:  # noqa: BLE001 - retried below with the attempts
+                pass
+        joined = sorted(alive - set(self.plan) - set(self._seen))
+        if joined:
+            self._seen.update(joined)
+            self._adopt(joined, workers)
+        for attempt in range(_RETRIES + 1):
+            try:
+                addrs, futs = self._submit_iteration(
+                    state, self._shares(n_samples), seed, shuffle,
+                    label if attempt == 0 else f"{label}-retry{attempt}")
+                results = self._gather(futs)
+                break
+            except Exception as exc:
+                # a worker was lost during the iteration: re-plan around it and retry from
+                # the last averaged model (which lives here, on the driver)
+                self._recover(exc, attempt, "re-planned and retried")
+        wall = time.perf_counter() - t0
+        states = [r[0] for r in results]
+        done = [int(r[1]) for r in results]
+        compute = max((r[2] for r in results), default=0.0)
+        total = int(sum(done))
+        if compute > 0 and total > 0:
+            self.last_timing = (max(0.0, wall - compute), total / compute)
+        if total == 0:
+            return state, 0
+        if self.params["elastic_averaging"] and not self.single:
+            for w, f in zip(addrs, futs):
+                self._local[w] = self.client.submit(
+                    operator.getitem, f, 0, workers=[w], allow_other_workers=True,
+                    pure=False, key=f"ddl-local-model-{self._iteration}-{self.name}-{w}")
+            avg = average_states(states, [1.0 if d > 0 else 0.0 for d in done])
+            alpha = float(self.params["elastic_averaging_moving_rate"])
+            new = avg if not self._consensus_started or alpha >= 1 else _mix(avg, state, alpha)
+            self._consensus_started = True
+        else:
+            new = average_states(states, done)
+        new.processed = state.processed + total
+        return new, total
+
+    def _recover(self, exc: Exception, attempt: int, what: str) -> None:
+        """Handle a failure of one attempt at a cluster step: re-plan around lost workers.
+
+        Re-raises ``exc`` when it is not a lost worker or the attempts are used up, and
+        raises :class:`ClusterLostError` when no worker is left. The scheduler may need a
+        moment to notice the loss, hence the growing pause.
+        """
+        if not self._workers(wait=False):
+            raise _all_lost() from exc
+        if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
+            raise exc
+        self.events.append(f"iteration {self._iteration}: {type(exc).__name__}: {exc}; {what}")
+        logger.warning("dask_deeplearn: %s; re-planning (%s)", exc, what)
+        time.sleep(0.5 * (attempt + 1))
+        try:
+            self._try_replan()
+        except ClusterLostError:
+            raise
+        except Exception:  # noqa: BLE001 - workers may still be dying: next attempt
+            if attempt + 1 == _RETRIES:
+                raise
+
+    def _gather(self, futs: list[Future]) -> list[Any]:
+        """Gather an iteration's results, noticing when no worker is left to run them.
+
+        (A task whose every possible worker is gone waits forever in Dask; the driver
+        must not.)
+        """
+        pause, last_check = 0.002, time.monotonic()
+        while not all(f.done() for f in futs):
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+            if time.monotonic() - last_check > 1.0:
+                last_check = time.monotonic()
+                if not self._workers(wait=False):
+                    for f in futs:
+                        f.cancel()
+                    raise _all_lost()
+        return self.client.gather(futs)
+
+    def calibrate(self, state: ModelState) -> None:
+        """Measure communication time and training speed with a throw-away iteration."""
+        n = max(self.n_nodes, min(self.n_rows, 2000 * self.n_nodes))
+        shares = self._shares(n)
+        t0 = time.perf_counter()
+        _, futs = self._submit_iteration(state, shares, self.seed, False,
+                                         "ddl-calibrate")
+        results = self.client.gather(futs)
+        wall = time.perf_counter() - t0
+        compute = max(r[2] for r in results)
+        rows = sum(r[1] for r in results)
+        self.last_timing = (max(0.0, wall - compute), rows / max(compute, 1e-6))
+        self._local.clear()
+
+    def _adopt(self, joined: list[str], workers: dict[str, dict[str, Any]]) -> None:
+        """Use workers that joined mid-training: with replication they get a full copy."""
+        if not self.replicate or self.single or not self.prepared:
+            self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; "
+                               "not used (their data would have to be moved)")
+            logger.info("dask_deeplearn: worker(s) %s joined; not used by this fit "
+                        "(replicate_training_data is off)", joined)
+            return
+        source = next(iter(self.prepared.values()))
+        for w in joined:
+            # strict placement: with a loose one the scheduler runs the copy where the
+            # source already is, and the new worker would get nothing
+            self.prepared[w] = self.client.submit(
+                tasks.ddl_prepare, w, source, workers=[w], allow_other_workers=False,
+                pure=False, key=f"ddl-prepare-{self.name}-joined{self._iteration}-{w}")
+            self.worker_rows[w] = self.n_rows
+            self.plan[w] = []
+            self.nthreads[w] = self._threads(workers[w])
+        _wait([self.prepared[w] for w in joined])
+        self.n_nodes = len(self.prepared)
+        self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; each got "
+                           "a full copy of the data and trains from now on")
+        logger.info("dask_deeplearn: worker(s) %s joined and train from this iteration", joined)
+
+    def _try_replan(self) -> None:
+        """:meth:`_replan`, turning a failure while the last workers die into ClusterLostError."""
+        try:
+            self._replan()
+        except ClusterLostError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - decided by what is left of the cluster
+            time.sleep(0.5)
+            if not self._workers(wait=False):
+                raise _all_lost() from exc
+            raise
+
+    def _replan(self) -> None:
+        """Re-plan after worker loss: train where the prepared blocks are now.
+
+        With replication the survivors already hold full copies, so lost replicas are just
+        dropped. Otherwise Dask recomputes a lost worker's blocks from their lineage on a
+        survivor; a worker that ends up holding several prepared blocks gets them merged.
+        """
+        alive = self._workers(wait=False)
+        if not alive:
+            raise _all_lost()
+        prepared = dict(self.prepared)
+        rows = dict(self.worker_rows)
+        if self.replicate:
+            survivors = {w: f for w, f in prepared.items() if w in alive}
+            if survivors:
+                prepared = survivors
+            else:
+                first = next(iter(prepared))
+                prepared = {first: prepared[first]}
+        futures = list(prepared.values())
+        _wait(futures)  # lost blocks are recomputed from lineage on the survivors
+        who = self.client.who_has(futures)
+        groups: dict[str, list[str]] = {}
+        for w, f in prepared.items():
+            holders = [h for h in (who.get(f.key) or ()) if h in alive]
+            # a block may have been copied to another worker by a misplaced task: keep it
+            # where it was planned when that worker still holds it
+            target = w if w in holders else (holders[0] if holders else next(iter(alive)))
+            groups.setdefault(target, []).append(w)
+        new_prepared: dict[str, Future] = {}
+        new_rows: dict[str, int] = {}
+        for holder, olds in groups.items():
+            if self.replicate:
+                new_prepared[holder], new_rows[holder] = prepared[olds[0]], rows[olds[0]]
+                continue
+            if len(olds) == 1:
+                new_prepared[holder] = prepared[olds[0]]
+            else:
+                new_prepared[holder] = self.client.submit(
+                    tasks.ddl_prepare, holder, *[prepared[o] for o in olds], workers=[holder],
+                    allow_other_workers=True, pure=False,
+                    key=f"ddl-prepare-{self.name}-replan{self._iteration}-{len(new_prepared)}")
+            new_rows[holder] = int(sum(rows[o] for o in olds))
+        _wait(list(new_prepared.values()))
+        self.prepared = new_prepared
+        self.worker_rows = new_rows
+        self.plan = {w: [] for w in new_prepared}
+        self.nthreads = {w: self._threads(alive[w]) for w in new_prepared}
+        self.n_nodes = len(new_prepared)
+        self._local.clear()
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, state: ModelState, which: str) -> Any:
+        """Metrics on the fixed scoring sample, reduced from one partial per worker."""
+        light = dataclasses.replace(state, OW=np.zeros((2, 0), np.float32),
+                                    OB=np.zeros((2, 0), np.float32))
+        for attempt in range(_RETRIES + 1):
+            try:
+                sf = self.client.scatter(light, hash=False)
+                futs = []
+                for j, (w, blocks) in enumerate(self._score_blocks[which].items()):
+                    futs.append(self.client.submit(
+                        tasks.ddl_score, sf, self._info, self.task, self.distribution,
+                        self._params_f, *blocks, workers=[w], allow_other_workers=True,
+                        pure=False,
+                        key=f"ddl-score-{which}-{self._iteration}-{self.name}-{j}-{attempt}"))
+                parts = [p for p in self._gather(futs) if p is not None]
+                break
+            except Exception as exc:
+                # the sample lived on a lost worker: re-plan, then draw it again from the
+                # blocks the survivors hold
+                self._recover(exc, attempt, f"{which} scoring sample redrawn")
+                try:
+                    self._score_blocks[which] = (
+                        self._train_samples(f"ddl-sample-train-r{self._iteration}-{attempt}")
+                        if which == "train" else
+                        self._valid_samples(f"ddl-sample-valid-r{self._iteration}-{attempt}"))
+                    _wait([f for fs in self._score_blocks[which].values() for f in fs])
+                except Exception as again:  # noqa: BLE001 - the next attempt decides
+                    if not self._workers(wait=False):
+                        raise _all_lost() from again
+        if not parts:
+            return None
+        return merge_partials(parts).result(
+            domain=self.data_info.classes,
+            max_confusion_matrix_size=int(self.params["max_confusion_matrix_size"]))
+
+    def close(self) -> None:
+        """Release every future this fit holds on the cluster."""
+        self.prepared.clear()
+        self._score_blocks.clear()
+        self._local.clear()
+
+    def worker_map(self) -> dict[str, int]:
+        """Rows each training worker trains on (its local share, or all with replication)."""
+        return dict(self.worker_rows)
+

@@ -1,0 +1,153 @@
+"""Functions that run inside Dask worker tasks.
+
+Kept small and importable from the installed package (a function defined in ``__main__``
+or a notebook cell cannot be unpickled on process workers). Their names are what the
+dashboard's task stream shows (``ddl_prepare``, ``ddl_train``, ``ddl_score``...).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..kernels import KernelParams, train_partition
+from ..network import ModelState
+from ..preprocessing.data_info import Block
+
+__all__ = [
+    "PlacementError",
+    "ddl_transform",
+    "ddl_prepare",
+    "ddl_rows",
+    "ddl_sample",
+    "ddl_train",
+    "ddl_score",
+    "ddl_transfer_bytes",
+    "concat_blocks",
+]
+
+
+class PlacementError(RuntimeError):
+    """A pinned task ran on another worker than planned (usually: a worker was lost)."""
+
+
+def _check_address(expected: str | None) -> None:
+    if expected is None:
+        return
+    from distributed import get_worker
+
+    actual = get_worker().address
+    if actual != expected:
+        raise PlacementError(
+            f"dask_deeplearn task planned for worker {expected} ran on {actual}: its data "
+            "moved, most likely because a worker left the cluster."
+        )
+
+
+def concat_blocks(blocks: Sequence[Block]) -> Block:
+    """One block holding the rows of ``blocks`` in order (``index`` is renumbered)."""
+    blocks = [b for b in blocks if b is not None]
+    if len(blocks) == 1:
+        return blocks[0]
+    if not blocks:
+        raise ValueError("no blocks to concatenate")
+
+    def cat(name: str) -> np.ndarray | None:
+        parts = [getattr(b, name) for b in blocks]
+        if parts[0] is None:
+            return None
+        return np.ascontiguousarray(np.concatenate(parts))
+
+    n = sum(b.n_rows for b in blocks)
+    return Block(X=cat("X"), y=cat("y"), weight=cat("weight"), offset=cat("offset"),
+                 index=np.arange(n, dtype=np.int64))
+
+
+def ddl_transform(part: Any, info: Any) -> Block:
+    """Transform one pandas partition into a float32 training block."""
+    return info.transform(part, training=True)
+
+
+def ddl_prepare(expected: str | None, *blocks: Block) -> Block:
+    """The block one worker trains on: its local blocks (or all of them, replicated).
+
+    ``expected`` is where it was planned. No address check here: after a worker loss Dask
+    recomputes this task on a survivor from its lineage, which is the recovery we want;
+    the training task that uses the block checks where it runs.
+    """
+    return concat_blocks(blocks)
+
+
+def ddl_rows(block: Block) -> int:
+    """Rows in a block."""
+    return block.n_rows
+
+
+def ddl_sample(block: Block, fraction: float, seed: int) -> Block:
+    """Fixed Bernoulli sample of a block for scoring (semantics §8.2), drawn on the worker."""
+    if fraction >= 1.0:
+        return block
+    rng = np.random.default_rng(seed % 2**63)
+    return block.take(np.flatnonzero(rng.random(block.n_rows) < fraction))
+
+
+def ddl_train(
+    expected: str | None,
+    block: Block,
+    state: ModelState,
+    n_samples: int,
+    kp: KernelParams,
+    nthreads: int,
+    seed: int,
+    shuffle: bool,
+    consensus: ModelState | None = None,
+) -> tuple[ModelState, int, float]:
+    """One worker's share of an iteration: Hogwild over its local block.
+
+    Returns the trained state, the rows processed and the seconds spent computing.
+    ``state`` is copied first: the scattered input stays as it was.
+    """
+    _check_address(expected)
+    if nthreads <= 0:
+        from distributed import get_worker
+
+        nthreads = get_worker().state.nthreads
+    state = state.copy()
+    t0 = time.perf_counter()
+    done = train_partition(state, block.X, block.y, block.weight, block.offset, n_samples, kp,
+                           nthreads=nthreads, seed=seed, shuffle=shuffle, consensus=consensus)
+    return state, done, time.perf_counter() - t0
+
+
+def ddl_score(
+    state: ModelState,
+    info: Any,
+    task: str,
+    distribution: str,
+    params: dict[str, Any],
+    *blocks: Block,
+) -> Any:
+    """Merged metric partial of ``state`` over this worker's scoring blocks (or None)."""
+    from ..metrics import merge_partials
+    from ..training.scoring import score_block
+
+    parts = [score_block(state, b, data_info=info, task=task, distribution=distribution,
+                         params=params) for b in blocks if b.n_rows > 0]
+    if not parts:
+        return None
+    return merge_partials(parts)
+
+
+def ddl_transfer_bytes(dask_worker: Any = None) -> int:
+    """Bytes this worker has sent so far, to peers and to clients (``get_data``).
+
+    Call it with ``client.run(ddl_transfer_bytes)`` (which passes ``dask_worker``) or
+    inside a task.
+    """
+    if dask_worker is None:
+        from distributed import get_worker
+
+        dask_worker = get_worker()
+    return int(dask_worker.transfer_outgoing_bytes_total)
