@@ -1,0 +1,387 @@
+"""Safe model files: JSON for everything but the arrays, ``.npy`` for the arrays.
+
+A model is saved as a directory or as a ``.zip`` holding
+
+* ``model.json``: format name and version, package version, estimator class, its
+  parameters, the effective parameters, the preprocessing plan (``DataInfo.to_dict``), the
+  network shape, the scoring history and the metrics;
+* ``W.npy``, ``B.npy``, ``OW.npy``, ``OB.npy``: weights, biases and optimiser state.
+
+Loading never unpickles and never evaluates anything from the file: JSON is parsed,
+arrays are read with ``np.load(allow_pickle=False)``, and the estimator class is looked up
+in a fixed table. A damaged, truncated, pickle-bearing or newer-format file is refused
+with a :class:`~dask_deeplearn.exceptions.ModelFileError` naming the file and the problem.
+Saves are atomic: everything is written under a temporary name, flushed to disk and then
+renamed, so an interrupted save never leaves half a model under the real name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import uuid
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ModelFileError, NotFittedError
+from ..metrics._model_metrics import ModelMetrics
+from ..network import ModelState, NetworkSpec
+from ..preprocessing import DataInfo
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "model_to_files"]
+
+FORMAT = "dask_deeplearn.model"
+#: bumped when a file written by this version cannot be read by older versions
+FORMAT_VERSION = 1
+_ARRAYS = ("W", "B", "OW", "OB")
+_JSON = "model.json"
+
+#: fitted attributes stored as plain JSON values
+_FITTED_SCALARS = (
+    "task_", "distribution_", "seed_", "nthreads_", "stop_reason_", "n_iter_", "epochs_",
+    "run_time_", "events_", "backend_", "n_features_in_", "response_column_",
+    "_n_raw_features", "_fit_had_names", "_raw_feature_names",
+)
+
+
+def _estimator_classes() -> dict[str, type]:
+    from ..estimators import DeepLearningClassifier, DeepLearningEstimator, DeepLearningRegressor
+
+    return {c.__name__: c for c in (DeepLearningClassifier, DeepLearningRegressor,
+                                     DeepLearningEstimator)}
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else {"__float__": repr(f)}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    raise TypeError(f"{type(v).__name__} value {v!r} cannot be stored in a model file")
+
+
+def _unjson(v: Any) -> Any:
+    if isinstance(v, dict):
+        if set(v) == {"__float__"}:
+            return float(v["__float__"])
+        return {k: _unjson(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unjson(x) for x in v]
+    return v
+
+
+def _user_params(model: Any) -> dict[str, Any]:
+    out = {}
+    for name, value in model.get_params(deep=False).items():
+        if name == "checkpoint" and value is not None and not isinstance(value, (str, os.PathLike)):
+            value = None  # a model object: its state is already in this file
+        if callable(value):
+            raise ModelFileError(
+                f"Parameter {name!r} holds a function ({value!r}); functions are never stored "
+                "in model files. Set it to None before saving."
+            )
+        out[name] = _jsonable(os.fspath(value) if isinstance(value, os.PathLike) else value)
+    return out
+
+
+def _history_json(history: pd.DataFrame) -> dict[str, Any]:
+    h = history.copy()
+    if "timestamp" in h:
+        h["timestamp"] = h["timestamp"].astype(str)
+    return {"columns": list(h.columns), "data": [_jsonable(list(r)) for r in h.itertuples(index=False)]}
+
+
+def _history_frame(d: dict[str, Any]) -> pd.DataFrame:
+    h = pd.DataFrame(_unjson(d["data"]), columns=d["columns"])
+    if "timestamp" in h:
+        h["timestamp"] = pd.to_datetime(h["timestamp"])
+    for c in h.columns:
+        if c != "timestamp":
+            h[c] = pd.to_numeric(h[c], errors="coerce")
+    return h
+
+
+def model_to_files(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The JSON document and the arrays describing a fitted estimator."""
+    if not hasattr(model, "state_"):
+        raise NotFittedError(f"Only fitted models can be saved; fit this {type(model).__name__} first.")
+    from .. import __version__
+    from ..export import check_stable
+
+    check_stable(model, "save")
+    state: ModelState = model.state_
+    spec = state.spec
+    fitted = {name: _jsonable(getattr(model, name)) for name in _FITTED_SCALARS
+              if hasattr(model, name)}
+    if hasattr(model, "classes_"):
+        fitted["classes_"] = _jsonable(list(model.classes_))
+    if hasattr(model, "feature_names_in_"):
+        fitted["feature_names_in_"] = _jsonable(list(model.feature_names_in_))
+    if hasattr(model, "worker_rows_"):
+        fitted["worker_rows_"] = _jsonable(model.worker_rows_)
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "estimator": type(model).__name__,
+        "params": _user_params(model),
+        "effective_params": _jsonable({k: v for k, v in model.params_.items()
+                                       if not callable(v) and k != "checkpoint"}),
+        "data_info": model.data_info_.to_dict(),
+        "network": {
+            "units": list(spec.units), "activation": spec.activation, "output": spec.output,
+            "hidden_dropout_ratios": list(spec.hidden_dropout_ratios),
+            "input_dropout_ratio": spec.input_dropout_ratio,
+            "processed": int(state.processed),
+        },
+        "fitted": fitted,
+        "scoring_history": _history_json(model.scoring_history_),
+        "training_metrics": None if model.training_metrics_ is None else model.training_metrics_.to_dict(),
+        "validation_metrics": None if model.validation_metrics_ is None else model.validation_metrics_.to_dict(),
+        "arrays": {name: {"shape": list(a.shape), "dtype": str(a.dtype)}
+                   for name, a in state.arrays().items()},
+    }
+    return doc, state.arrays()
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def save_model(model: Any, path: str | os.PathLike) -> Path:
+    """Save a fitted model to ``path`` atomically.
+
+    Parameters
+    ----------
+    model : fitted DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
+    path : str or PathLike
+        A name ending in ``.zip`` writes one zip file (replaced atomically with
+        ``os.replace``); any other name writes a directory (the new directory is renamed
+        into place; an existing one is moved aside first and removed afterwards).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    doc, arrays = model_to_files(model)
+    payload = {_JSON: json.dumps(doc, indent=1, allow_nan=False).encode("utf-8")}
+    payload.update({f"{name}.npy": _npy_bytes(a) for name, a in arrays.items()})
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"Cannot save the model to {path}: directory {parent} does not exist.")
+    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        if path.suffix.lower() == ".zip":
+            with open(tmp, "wb") as f:
+                with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    for name, data in payload.items():
+                        zf.writestr(name, data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        else:
+            tmp.mkdir()
+            for name, data in payload.items():
+                _write_file(tmp / name, data)
+            _fsync_dir(tmp)
+            old = None
+            if path.exists():
+                old = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+                os.rename(path, old)
+            os.rename(tmp, path)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(parent)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink()
+    return path
+
+
+class _Reader:
+    """Reads members of a model directory or zip, with errors naming the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        if not path.exists():
+            # a directory save interrupted between its two renames left the previous model
+            # under a hidden name next to it: use that (nothing saved is lost)
+            parent = path.parent if str(path.parent) else Path(".")
+            olds = sorted(parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+            if not olds:
+                raise FileNotFoundError(f"No model file at {path}.")
+            warnings.warn(f"{path} is missing after an interrupted save; loading the previous "
+                          f"version from {olds[-1]}.", UserWarning, stacklevel=3)
+            path = self.path = olds[-1]
+        if path.is_dir():
+            return
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise ModelFileError(
+                f"{path} is not a dask_deeplearn model: not a directory and not a readable "
+                "zip file (truncated or damaged?)."
+            ) from None
+
+    def read(self, name: str) -> bytes:
+        where = f"{self.path}{'!' if self.zip else os.sep}{name}"
+        try:
+            if self.zip is not None:
+                return self.zip.read(name)
+            return (self.path / name).read_bytes()
+        except (KeyError, FileNotFoundError):
+            raise ModelFileError(f"{where} is missing: the model file is incomplete.") from None
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise ModelFileError(f"{where} cannot be read ({exc}): the file is damaged.") from None
+
+    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        where = f"{self.path}{'!' if self.zip else os.sep}{name}.npy"
+        raw = self.read(f"{name}.npy")
+        try:
+            a = np.load(io.BytesIO(raw), allow_pickle=False)
+        except ValueError as exc:
+            if "pickle" in str(exc):
+                raise ModelFileError(
+                    f"{where} holds Python objects (it would need unpickling); model files "
+                    "contain plain float32 arrays only, so it is refused."
+                ) from None
+            raise ModelFileError(f"{where} is not a valid .npy array ({exc}).") from None
+        except (EOFError, OSError) as exc:
+            raise ModelFileError(f"{where} is truncated or damaged ({exc}).") from None
+        if a.dtype != np.float32 or tuple(a.shape) != tuple(shape):
+            raise ModelFileError(
+                f"{where} has shape {a.shape} and dtype {a.dtype}; the network needs shape "
+                f"{tuple(shape)} float32."
+            )
+        return a
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Load a model saved by :func:`save_model` (or ``model.save``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The model directory or ``.zip``.
+
+    Returns
+    -------
+    DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
+        Fitted, predicting exactly as the saved model did.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing at ``path``.
+    ModelFileError
+        The file is not a model, is damaged or truncated, holds pickled objects, or was
+        written by a newer version of dask_deeplearn.
+    """
+    path = Path(path)
+    reader = _Reader(path)
+    try:
+        raw = reader.read(_JSON)
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(
+                f"{path}: {_JSON} is not valid JSON ({exc}); the file is truncated or damaged."
+            ) from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ModelFileError(f"{path} is not a dask_deeplearn model ({_JSON} has no "
+                                 f"'format': {FORMAT!r}).")
+        version = doc.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path} was written by dask_deeplearn {doc.get('package_version', '?')} in "
+                f"model format version {version!r}; this version reads format versions up to "
+                f"{FORMAT_VERSION}. Upgrade dask_deeplearn to load it."
+            )
+        try:
+            return _build(doc, reader)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(f"{path}: {_JSON} is inconsistent ({type(exc).__name__}: {exc}).") from None
+    finally:
+        reader.close()
+
+
+def _build(doc: dict[str, Any], reader: _Reader) -> Any:
+    classes = _estimator_classes()
+    name = doc["estimator"]
+    if name not in classes:
+        raise ModelFileError(f"{reader.path}: unknown estimator {name!r}; expected one of "
+                             f"{sorted(classes)}.")
+    params = _unjson(doc["params"])
+    model = classes[name](**params)
+    net = doc["network"]
+    spec = NetworkSpec(
+        units=tuple(net["units"]), activation=net["activation"], output=net["output"],
+        hidden_dropout_ratios=tuple(net["hidden_dropout_ratios"]),
+        input_dropout_ratio=float(net["input_dropout_ratio"]),
+    )
+    shapes = {"W": (spec.n_weights,), "B": (spec.n_biases,), "OW": (2, spec.n_weights),
+              "OB": (2, spec.n_biases)}
+    arrays = {k: reader.array(k, shapes[k]) for k in _ARRAYS}
+    model.state_ = ModelState(spec=spec, processed=int(net["processed"]), **arrays)
+    model.data_info_ = DataInfo.from_dict(doc["data_info"])
+    eff = _unjson(doc["effective_params"])
+    eff["checkpoint"] = None
+    model.params_ = eff
+    for key, value in _unjson(doc["fitted"]).items():
+        if key == "classes_":
+            value = np.asarray(value)
+        elif key == "feature_names_in_":
+            value = np.asarray(value, dtype=object)
+        setattr(model, key, value)
+    if hasattr(model, "classes_"):
+        model.n_classes_ = len(model.classes_)
+    model.scoring_history_ = _history_frame(doc["scoring_history"])
+    tm, vm = doc.get("training_metrics"), doc.get("validation_metrics")
+    model.training_metrics_ = None if tm is None else ModelMetrics.from_dict(tm)
+    model.validation_metrics_ = None if vm is None else ModelMetrics.from_dict(vm)
+    return model
