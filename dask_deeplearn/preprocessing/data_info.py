@@ -255,6 +255,13 @@ class DataInfo:
         Column -> int64 array, raw level index -> index into ``cat_levels[column]``.
     cat_offsets : ndarray of int64, shape (len(cat_columns) + 1,)
         Block starts; ``cat_offsets[i + 1] - 1`` is column ``i``'s NA slot.
+    cat_na_seen : dict
+        Column -> bool, per ``cat_columns``: True when the column had at least one
+        missing value in the fitted frame, i.e. its NA slot was ever active in training
+        (H2O's ``_saw_missing_cats``; variable importance zeroes the NA slot of the
+        others). Counted over every row of the fitted frame, including rows training
+        later skips for a missing response or weight. Descriptions written before this
+        field existed load with True for every column.
     num_columns : list
         Numeric inputs in frame order (names; encoded columns are ``col`` for
         LabelEncoder, ``col:<bit>`` for Binary, ``col.Eigen`` for Eigen).
@@ -797,6 +804,8 @@ class DataInfo:
         self.cat_levels = {c: cat_levels[c] for c in cat_columns}
         self.cat_raw_levels = {c: cat_raw_levels[c] for c in cat_columns}
         self.cat_level_map = {c: cat_level_map[c] for c in cat_columns}
+        # NA counts are summed over the partitions by _stats.combine_stats
+        self.cat_na_seen = {c: bool(stats["cat"][c]["n_missing"] > 0) for c in cat_columns}
         widths = []
         for c in cat_columns:
             d = len(cat_levels[c])
@@ -1202,6 +1211,7 @@ class DataInfo:
             "cat_raw_levels": [_jsonable(self.cat_raw_levels[c]) for c in self.cat_columns],
             "cat_level_map": [_jsonable(self.cat_level_map[c]) for c in self.cat_columns],
             "cat_offsets": _jsonable(self.cat_offsets),
+            "cat_na_seen": [bool(self.cat_na_seen[c]) for c in self.cat_columns],
             "num_columns": _jsonable(self.num_columns),
             "num_sources": [[k, s, a] for k, s, a in self.num_sources],
             "encoded_levels": [[c, _jsonable(v)] for c, v in self.encoded_levels.items()],
@@ -1276,6 +1286,11 @@ class DataInfo:
         self.cat_raw_levels = {c: list(v) for c, v in zip(cats, d["cat_raw_levels"])}
         self.cat_level_map = {c: np.asarray(v, dtype=np.int64) for c, v in zip(cats, d["cat_level_map"])}
         self.cat_offsets = np.asarray(d["cat_offsets"], dtype=np.int64)
+        # older descriptions have no record: treat every NA slot as seen (keeps old values)
+        na_seen = d.get("cat_na_seen")
+        if na_seen is None:
+            na_seen = [True] * len(cats)
+        self.cat_na_seen = {c: bool(v) for c, v in zip(cats, na_seen)}
         self.num_columns = [key(c) for c in d["num_columns"]]
         self.num_sources = [(k, key(s), int(a)) for k, s, a in d["num_sources"]]
         self.encoded_levels = {key(c): list(v) for c, v in d["encoded_levels"]}
