@@ -7,17 +7,21 @@
   array of ``score0``;
 * ``public static final String[][] DOMAINS``: per input column its levels (``null`` for a
   numeric column) and, as H2O does, one more entry at ``DOMAINS[NAMES.length]``: the
-  response domain (also ``RESPONSE_DOMAIN``; ``null`` for a regressor);
+  response domain (also ``RESPONSE_DOMAIN``; ``null`` for a regressor or an autoencoder);
 * ``public double[] score0(double[] row, double[] preds)`` (and ``score0(row, offset,
   preds)`` for a model with an offset column): ``row[i]`` is the numeric value of column
   ``NAMES[i]`` or, for a categorical column, the index of its level in ``DOMAINS[i]`` as
   a double (-1 or NaN: unknown level; NaN: missing). Classifiers fill ``preds[0]`` with
   the predicted label index and ``preds[1..K]`` with the class probabilities; regressors
-  fill ``preds[0]``;
+  fill ``preds[0]``; autoencoders fill ``preds[0..N_INPUTS-1]`` with the reconstruction
+  of the expanded inputs, numerics un-normalised (``out / mul + sub``) and one-hot slots
+  as raw activations, as H2O's autoencoder POJO (semantics §12, §13.1). ``preds`` needs
+  ``getPredsSize()`` (= ``OUTPUT_NAMES.length``) entries;
 * ``public static void main(String[] args)``: scores a CSV (header row, any column order,
   extra columns ignored, empty cell = missing, RFC 4180 quoting) from stdin and writes the
-  prediction frame of ``DeepLearningEstimator.predict`` as CSV to stdout. A missing input
-  column is reported on stderr with exit code 2.
+  prediction frame of ``DeepLearningEstimator.predict`` (for an autoencoder, the
+  ``reconstr_<input>`` columns of its ``predict``) as CSV with a header row to stdout. A
+  missing input column is reported on stderr with exit code 2.
 
 Large tables (the weights, wide domains) are stored as base64 string chunks of at most
 60,000 characters, grouped 16 to a nested holder class, and decoded once at class
@@ -231,6 +235,25 @@ def _resolve_path(model: Any, path: str | Path, class_name: str | None) -> tuple
 
 
 def _check_model(model: Any) -> None:
+    """Raise unless the Java scorer can reproduce ``model``.
+
+    Parameters
+    ----------
+    model : estimator
+
+    Raises
+    ------
+    NotFittedError
+        Not fitted.
+    UnstableModelError
+        The weights are not finite.
+    NotImplementedError
+        A task other than classification, regression or autoencoder, an unsupported
+        categorical encoding or encoded input kind, or an output layer that does not
+        match the task.
+    ValueError
+        The network and the preprocessing disagree on the number of inputs.
+    """
     if not hasattr(model, "state_") or not hasattr(model, "data_info_"):
         raise NotFittedError(
             f"export_java needs a fitted dask_deeplearn estimator; got an unfitted "
@@ -238,7 +261,7 @@ def _check_model(model: Any) -> None:
         )
     check_stable(model, "export")
     info = model.data_info_
-    if model.task_ not in ("classification", "regression"):
+    if model.task_ not in ("classification", "regression", "autoencoder"):
         raise NotImplementedError(f"export_java does not support task {model.task_!r}.")
     if info.categorical_encoding not in _SUPPORTED_ENCODINGS:
         raise NotImplementedError(
@@ -253,6 +276,16 @@ def _check_model(model: Any) -> None:
             f"Inconsistent model: the network has {spec.units[0]} inputs but the "
             f"preprocessing produces {info.n_inputs}."
         )
+    expected = {"classification": "softmax", "regression": "linear", "autoencoder": "autoencoder"}
+    if spec.output != expected[model.task_]:
+        raise NotImplementedError(
+            f"export_java: a {model.task_} model with a {spec.output!r} output layer is not "
+            "supported."
+        )
+    if model.task_ == "autoencoder" and (
+            int(spec.units[-1]) != int(info.n_inputs) or int(spec.act[-1]) not in (0, 1)):
+        raise NotImplementedError(
+            "export_java: an autoencoder needs one Tanh or Rectifier output per input.")
 
 
 def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
@@ -260,6 +293,7 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
     info = model.data_info_
     spec = model.state_.spec
     classification = model.task_ == "classification"
+    autoencoder = model.task_ == "autoencoder"
 
     names = [str(c) for c in info.used_columns]
     col_index = {c: i for i, c in enumerate(info.used_columns)}
@@ -292,6 +326,13 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
         category = "Binomial" if k == 2 else "Multinomial"
         threshold = float(model._threshold()) if k == 2 else float("nan")
         output_names = ["predict", *response_domain]
+    elif autoencoder:
+        response_domain = None
+        k = 1
+        category = "AutoEncoder"
+        threshold = float("nan")
+        # the columns of the model's predict (Scorer._columns), in network input order
+        output_names = [f"reconstr_{n}" for n in info.input_names]
     else:
         response_domain = None
         k = 1
@@ -302,7 +343,9 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
     offset_col = model.params_.get("offset_column")
     if offset_col is None:
         offset_col = info.offset_column
-    resp_std = info.response_mean is not None and not classification
+    if autoencoder:
+        offset_col = None  # the reconstruction never uses offsets
+    resp_std = info.response_mean is not None and model.task_ == "regression"
 
     def bool_(b: bool) -> str:
         return "true" if b else "false"
@@ -356,7 +399,8 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
         "resp_std": bool_(resp_std),
         "resp_mean": _jdouble(info.response_mean if resp_std else 0.0),
         "resp_sd": _jdouble(info.response_sd if resp_std else 1.0),
-        "log_link": bool_(not classification and model.distribution_ in _LOG_LINK),
+        "log_link": bool_(model.task_ == "regression" and model.distribution_ in _LOG_LINK),
+        "autoencoder": bool_(autoencoder),
     }
 
 
@@ -365,8 +409,8 @@ def export_java(model: Any, path: str | Path, class_name: str | None = None) -> 
 
     Parameters
     ----------
-    model : DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
-        A fitted classifier or regressor.
+    model : DeepLearningClassifier, DeepLearningRegressor, DeepLearningAutoEncoder or DeepLearningEstimator
+        A fitted classifier, regressor or autoencoder.
     path : str or pathlib.Path
         A directory (created if needed; the file is ``<class_name>.java`` in it) or the
         path of a ``.java`` file, whose stem must be the class name.
@@ -385,8 +429,11 @@ def export_java(model: Any, path: str | Path, class_name: str | None = None) -> 
         The model is not fitted.
     ValueError
         Invalid class name, or a ``.java`` path whose stem is not the class name.
+    UnstableModelError
+        The weights are not finite.
     NotImplementedError
-        A model the Java scorer cannot reproduce (an autoencoder).
+        A model the Java scorer cannot reproduce (an unsupported categorical encoding or
+        encoded input kind).
 
     Notes
     -----
@@ -394,9 +441,15 @@ def export_java(model: Any, path: str | Path, class_name: str | None = None) -> 
     ``java -cp <dir> <class_name> < input.csv > predictions.csv``. The output has the
     columns of ``DeepLearningEstimator.predict``: ``predict`` (the label of a classifier,
     the value of a regressor) then, for a classifier, one probability column per class,
-    named by the class label. Behaviour that differs from the Python scorer: a numeric
-    cell that does not parse as a number (nor ``true`` / ``false``) is missing rather than
-    an error, and infinite numeric inputs are scored instead of refused. A missing or
+    named by the class label. For an autoencoder it has the columns of its ``predict``
+    (``reconstr_<input>``, one per expanded input, in network input order), and
+    ``score0`` fills ``preds`` with that reconstruction (``MODEL_CATEGORY`` is
+    ``"AutoEncoder"``, ``AUTOENCODER`` is true; the reconstruction error is not
+    computed: use the Python scorer's ``anomaly``).
+
+    Behaviour that differs from the Python scorer: a numeric cell that does not parse as
+    a number (nor ``true`` / ``false``) is missing rather than an error, and infinite
+    numeric inputs are scored instead of refused. A missing or
     non-finite offset is an error (stderr, exit code 1), as in Python.
 
     Examples
@@ -428,6 +481,9 @@ _JAVA_TEMPLATE = r"""/*
  * the index of its level in DOMAINS[i] (-1 or NaN: unknown level, NaN: missing).
  * Classifiers: preds[0] = label index, preds[1..K] = class probabilities.
  * Regressors: preds[0] = prediction.
+ * Autoencoders: preds[0..N_INPUTS-1] = reconstruction of the expanded inputs (numerics
+ * un-normalised, one-hot slots as raw activations), the columns OUTPUT_NAMES.
+ * preds needs getPredsSize() = OUTPUT_NAMES.length entries.
  */
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -450,24 +506,31 @@ public class ${cls} {
 
   // ------------------------------------------------------------------ public model description
 
-  /** "Binomial", "Multinomial" or "Regression". */
+  /** "Binomial", "Multinomial", "Regression" or "AutoEncoder". */
   public static final String MODEL_CATEGORY = "${category}";
+  /** Whether score0 returns an autoencoder's reconstruction. */
+  public static final boolean AUTOENCODER = ${autoencoder};
   /** Input columns, in the order of the row array of score0. */
   public static final String[] NAMES = ${names};
   /** Response column of the training frame. */
   public static final String RESPONSE_COLUMN = ${response_column};
   /** Offset column read by main (null when the model has none). */
   public static final String OFFSET_COLUMN = ${offset_column};
-  /** Class labels (null for a regressor); DOMAINS[NAMES.length] too, as in H2O. */
+  /** Class labels (null for a regressor or an autoencoder); DOMAINS[NAMES.length] too, as in H2O. */
   public static final String[] RESPONSE_DOMAIN = ${response_domain};
   /** Levels of each input column (null: numeric), then the response domain. */
   public static final String[][] DOMAINS = domains(${flat_levels}, ${domain_len}, RESPONSE_DOMAIN);
-  /** Number of classes (1 for a regressor). */
+  /** Number of classes (1 for a regressor or an autoencoder). */
   public static final int NCLASSES = ${nclasses};
   /** Binomial label threshold on p(class 1) (max-F1, as H2O); NaN otherwise. */
   public static final double DEFAULT_THRESHOLD = ${threshold};
-  /** Columns written by main. */
+  /** Columns written by main (one per entry of preds). */
   public static final String[] OUTPUT_NAMES = ${output_names};
+
+  /** Length of the preds array of score0 (H2O's GenModel.getPredsSize). */
+  public int getPredsSize() {
+    return OUTPUT_NAMES.length;
+  }
 
   // ------------------------------------------------------------------ preprocessing (DataInfo)
 
@@ -553,7 +616,12 @@ public class ${cls} {
       x[NUM_START + m] = (float) t;  // the Python scorer builds float32 inputs
     }
     double[] out = forward(x, offset);
-    if (NCLASSES > 1) {
+    if (AUTOENCODER) {
+      // reconstruction: one-hot slots raw, numerics back in original units (out / mul + sub)
+      for (int j = 0; j < out.length; j++) {
+        preds[j] = j < NUM_START ? out[j] : out[j] / NUM_MUL[j - NUM_START] + NUM_SUB[j - NUM_START];
+      }
+    } else if (NCLASSES > 1) {
       for (int c = 0; c < NCLASSES; c++) preds[1 + c] = out[c];
       int label = 0;
       if (NCLASSES == 2) {
@@ -571,7 +639,10 @@ public class ${cls} {
     return preds;
   }
 
-  /** Scoring-mode forward pass in double precision; returns probabilities or the link output. */
+  /**
+   * Scoring-mode forward pass in double precision; returns probabilities, the link output
+   * or an autoencoder's reconstruction of the normalised inputs.
+   */
   static double[] forward(double[] x, double offset) {
     double[] a = x;
     int nLayers = UNITS.length - 1;
@@ -665,7 +736,7 @@ public class ${cls} {
     out.write('\n');
     ${cls} model = new ${cls}();
     double[] row = new double[NAMES.length];
-    double[] preds = new double[NCLASSES > 1 ? NCLASSES + 1 : 1];
+    double[] preds = new double[OUTPUT_NAMES.length];
     long line = 1;
     List<String> rec;
     StringBuilder sb = new StringBuilder();
@@ -688,7 +759,12 @@ public class ${cls} {
       }
       model.score0(row, offset, preds);
       sb.setLength(0);
-      if (NCLASSES > 1) {
+      if (AUTOENCODER) {
+        for (int c = 0; c < preds.length; c++) {
+          if (c > 0) sb.append(',');
+          sb.append(Double.toString(preds[c]));
+        }
+      } else if (NCLASSES > 1) {
         sb.append(csvField(RESPONSE_DOMAIN[(int) preds[0]]));
         for (int c = 1; c <= NCLASSES; c++) sb.append(',').append(Double.toString(preds[c]));
       } else {

@@ -1,7 +1,8 @@
 """Export a fitted model as one standalone ``.py`` scorer that needs only numpy.
 
 :func:`export_python` writes a Python module that reproduces
-``model._predict_pandas(frame, "h2o")`` (the estimators' prediction frame) without
+``model._predict_pandas(frame, "h2o")`` (the estimators' prediction frame) or, for an
+autoencoder, ``model.predict`` (the reconstruction) and ``model.anomaly``, without
 pandas, scipy or ``dask_deeplearn``:
 
 * the preprocessing of :class:`~dask_deeplearn.preprocessing.DataInfo` at scoring time
@@ -11,13 +12,21 @@ pandas, scipy or ``dask_deeplearn``:
   ``max_categorical_features`` hashing trick, mean imputation and the numeric transform
   ``(x - sub) * mul`` rounded to float32);
 * the scoring-mode forward pass of :func:`dask_deeplearn.network.forward` in float64
-  (Tanh, Rectifier, Maxout, hidden dropout scaled by ``1 - ratio``, softmax or linear
-  output), offsets in link space, response de-standardisation and the log link;
-* labels: binomial ``p1 >= threshold`` (H2O's max-F1 threshold), multinomial argmax.
+  (Tanh, Rectifier, Maxout, hidden dropout scaled by ``1 - ratio``, softmax, linear or
+  autoencoder output), offsets in link space, response de-standardisation and the log
+  link;
+* labels: binomial ``p1 >= threshold`` (H2O's max-F1 threshold), multinomial argmax;
+* autoencoders (semantics §12): the reconstruction with numeric outputs un-normalised
+  (``out / mul + sub``) and one-hot outputs left as raw activations, as
+  :meth:`Scorer.reconstruction <dask_deeplearn.scorer.Scorer.reconstruction>`; the
+  reconstruction MSE per row over the expanded, normalised inputs, as
+  :func:`~dask_deeplearn.training.scoring.reconstruction_errors`.
 
-The generated module has ``predict(rows)``, ``predict_proba(rows)``, the constants
-``COLUMNS``, ``CLASSES``, ``DOMAINS`` (and a few more), and runs as a script:
-``python scorer.py < in.csv > out.csv``.
+The generated module has ``predict(rows)``, ``predict_proba(rows)`` (classifiers),
+``anomaly(rows, per_feature=False)`` (autoencoders), the constants ``COLUMNS``,
+``CLASSES``, ``DOMAINS``, ``OUTPUT_COLUMNS`` (and a few more), and runs as a script:
+``python scorer.py < in.csv > out.csv`` (the columns ``OUTPUT_COLUMNS``: ``predict`` and
+the class probabilities, or an autoencoder's ``reconstr_<input>`` columns).
 
 The weights are embedded as base64 of little-endian float32 bytes (about 1.4 bytes of
 file per weight), decoded once at import with :func:`numpy.frombuffer`.
@@ -344,7 +353,11 @@ def _inputs(rows, parse_numbers=False):
 
 
 def _forward(X, offset):
-    """Scoring-mode forward pass in float64 (hidden dropout scaled by 1 - ratio)."""
+    """Scoring-mode forward pass in float64 (hidden dropout scaled by 1 - ratio).
+
+    Returns the class probabilities (softmax), the link-space output (linear) or, for an
+    autoencoder, the reconstruction of the normalised inputs (the hidden activation).
+    """
     a = np.ascontiguousarray(X, dtype=np.float64)
     n_layers = len(_UNITS) - 1
     for l in range(n_layers - 1):
@@ -374,9 +387,20 @@ def _forward(X, offset):
         np.exp(z, out=z)
         z /= z.sum(axis=1, keepdims=True)
         return z
+    if _ACT[l] == "tanh":  # autoencoder output: the hidden activation, no dropout
+        return np.tanh(z)
+    if _ACT[l] == "rectifier":
+        return np.maximum(z, 0.0, dtype=z.dtype)
     if offset is not None:
         z += np.asarray(offset, dtype=np.float64).reshape(-1, 1)
     return z
+
+
+def _unnormalise(out):
+    """Autoencoder reconstruction: numeric outputs back in original units (in place)."""
+    if out.shape[1] > _NUM_START and len(_NUM_MUL):
+        out[:, _NUM_START:] = out[:, _NUM_START:] / _NUM_MUL + _NUM_SUB
+    return out
 
 
 def _raw(rows, parse_numbers=False):
@@ -384,6 +408,8 @@ def _raw(rows, parse_numbers=False):
     out = _forward(X, offset)
     if TASK == "classification":
         return out
+    if TASK == "autoencoder":
+        return _unnormalise(out)
     pred = out[:, 0]
     if _RESPONSE_MEAN is not None:
         pred = pred * _RESPONSE_SD + _RESPONSE_MEAN
@@ -419,20 +445,21 @@ def predict_proba(rows):
     Raises
     ------
     TypeError
-        The model is a regressor.
+        The model is a regressor or an autoencoder.
     ValueError
         A required column is missing, or a numeric column holds text or infinities.
     """
     if TASK != "classification":
+        kind = "regressor" if TASK == "regression" else "autoencoder"
         raise TypeError(
             "predict_proba is only available for classification models; this model is a "
-            f"regressor ({DISTRIBUTION} distribution): use predict(rows)."
+            f"{kind} ({DISTRIBUTION} distribution): use predict(rows)."
         )
     return _raw(rows)
 
 
 def predict(rows):
-    """Predictions: class labels (classifiers) or float64 values (regressors).
+    """Predictions: class labels, float64 values or an autoencoder's reconstruction.
 
     Parameters
     ----------
@@ -441,15 +468,62 @@ def predict(rows):
 
     Returns
     -------
-    ndarray of shape (n,)
+    ndarray of shape (n,) or (n, len(OUTPUT_COLUMNS))
         Classifiers: labels from ``CLASSES`` (binomial: class 1 when its probability is
         >= ``THRESHOLD``; multinomial: the most probable class). Regressors: float64
-        predictions in the response's units.
+        predictions in the response's units. Autoencoders: the float64 reconstruction,
+        one column per expanded input (the columns ``OUTPUT_COLUMNS``,
+        ``reconstr_<input>``, in ``INPUT_NAMES`` order): numeric inputs in their original
+        units, one-hot slots as raw output activations.
+
+    Raises
+    ------
+    ValueError
+        A required column is missing, or a numeric column holds text or infinities.
     """
     raw = _raw(rows)
     if TASK == "classification":
         return _labels(raw)
     return np.asarray(raw, dtype=np.float64)
+
+
+def anomaly(rows, per_feature=False):
+    """An autoencoder's reconstruction error (the model's ``anomaly``).
+
+    Errors are measured on the expanded, normalised network inputs (one-hot slots with
+    their missing-value slot, numerics as ``(x - sub) * mul`` with missing values
+    imputed), as H2O does.
+
+    Parameters
+    ----------
+    rows : mapping
+        As for :func:`predict_proba`.
+    per_feature : bool, default=False
+        False: the mean squared error over the expanded inputs, one value per row
+        (column ``Reconstruction.MSE``). True: the squared error of every expanded input
+        (columns ``reconstr_<input>.SE``, in ``INPUT_NAMES`` order).
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, len(INPUT_NAMES)), float64
+
+    Raises
+    ------
+    TypeError
+        The model is not an autoencoder.
+    ValueError
+        A required column is missing, or a numeric column holds text or infinities.
+    """
+    if TASK != "autoencoder":
+        raise TypeError(
+            f"anomaly is only available for autoencoders; this model is a {TASK} model: "
+            "use predict(rows)."
+        )
+    X, _ = _inputs(rows)
+    se = _forward(X, None)
+    se -= np.asarray(X, dtype=np.float64)
+    np.square(se, out=se)
+    return se if per_feature else se.mean(axis=1)
 
 
 def _score_csv_rows(header_index, chunk, writer):
@@ -466,6 +540,9 @@ def _score_csv_rows(header_index, chunk, writer):
         probs = raw.tolist()
         for label, p in zip(labels, probs):
             writer.writerow([str(label)] + [repr(float(x)) for x in p])
+    elif TASK == "autoencoder":
+        for values in raw.tolist():
+            writer.writerow([repr(float(x)) for x in values])
     else:
         for value in raw.tolist():
             writer.writerow([repr(float(value))])
@@ -541,7 +618,7 @@ if __name__ == "__main__":
 
 
 def _check_model(model: Any) -> None:
-    """Raise unless ``model`` is a fitted classifier or regressor.
+    """Raise unless ``model`` is a fitted classifier, regressor or autoencoder.
 
     Parameters
     ----------
@@ -554,7 +631,7 @@ def _check_model(model: Any) -> None:
     UnstableModelError
         The weights are not finite.
     NotImplementedError
-        A task other than classification / regression (e.g. an autoencoder).
+        A task other than classification, regression or autoencoder.
     """
     for attr in ("state_", "data_info_", "task_", "distribution_", "params_"):
         if not hasattr(model, attr):
@@ -563,9 +640,10 @@ def _check_model(model: Any) -> None:
                 f"has no {attr!r} attribute (call fit / train first)."
             )
     check_stable(model, "export")
-    if model.task_ not in ("classification", "regression"):
+    if model.task_ not in ("classification", "regression", "autoencoder"):
         raise NotImplementedError(
-            f"export_python supports classifiers and regressors, not task {model.task_!r}."
+            "export_python supports classifiers, regressors and autoencoders, not task "
+            f"{model.task_!r}."
         )
 
 
@@ -575,12 +653,20 @@ def _header(model: Any) -> str:
     Parameters
     ----------
     model : estimator
-        A fitted classifier or regressor.
+        A fitted classifier, regressor or autoencoder.
 
     Returns
     -------
     str
         Everything model-specific; :data:`_RUNTIME` (the fixed scoring code) follows it.
+
+    Raises
+    ------
+    NotImplementedError
+        An activation, output layer or encoded input kind the runtime does not implement,
+        or a value that cannot be written as Python source (see :func:`_lit`).
+    ValueError
+        Weight buffers, network and preprocessing layout that do not agree.
     """
     from ..training.scoring import LOG_LINK
 
@@ -592,9 +678,14 @@ def _header(model: Any) -> str:
     for code in spec.act:
         if int(code) not in _ACT_NAMES:
             raise NotImplementedError(f"export_python: unknown activation code {int(code)}.")
-    if (task == "classification") != (spec.output == "softmax"):
+    if (task == "classification") != (spec.output == "softmax") or \
+            (task == "autoencoder") != (spec.output == "autoencoder"):
         raise NotImplementedError(
             f"export_python: a {task} model with a {spec.output!r} output layer is not supported."
+        )
+    if task == "autoencoder" and _ACT_NAMES[int(spec.act[-1])] not in ("tanh", "rectifier"):
+        raise NotImplementedError(
+            "export_python: an autoencoder's output activation must be Tanh or Rectifier."
         )
     W = np.asarray(model.state_.W, dtype=np.float32).reshape(-1)
     B = np.asarray(model.state_.B, dtype=np.float32).reshape(-1)
@@ -604,8 +695,10 @@ def _header(model: Any) -> str:
         raise ValueError("The model's network inputs do not match its DataInfo.")
 
     # offsets: the scorer adds them when the effective parameters name an offset column
+    # (an autoencoder's reconstruction never uses offsets)
     offset_col = None
-    if model.params_.get("offset_column") is not None and info.offset_column is not None:
+    if model.params_.get("offset_column") is not None and info.offset_column is not None \
+            and task != "autoencoder":
         offset_col = info.offset_column
 
     columns = list(info.used_columns)
@@ -646,11 +739,18 @@ def _header(model: Any) -> str:
     if num_start + len(info.num_sources) != info.n_inputs:
         raise ValueError("The model's DataInfo layout is inconsistent (input count).")
 
+    input_names = [str(n) for n in info.input_names]
+    if len(input_names) != info.n_inputs:
+        raise ValueError("The model's DataInfo layout is inconsistent (input names).")
     if task == "classification":
         classes = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
         proba_cols = [str(c) for c in model.classes_]
         output_cols = ["predict", *proba_cols]
         threshold = float(model._threshold()) if len(classes) == 2 else None
+    elif task == "autoencoder":
+        classes = None
+        output_cols = [f"reconstr_{n}" for n in input_names]  # as Scorer._columns
+        threshold = None
     else:
         classes = None
         output_cols = ["predict"]
@@ -663,6 +763,20 @@ def _header(model: Any) -> str:
     model_name = type(model).__name__
     hidden = list(spec.units[1:-1])
 
+    if task == "autoencoder":
+        use = (
+            '    scorer.predict({"col": [...], ...})   # (n, len(OUTPUT_COLUMNS)) reconstruction\n'
+            '    scorer.anomaly({"col": [...], ...})   # (n,) reconstruction MSE per row'
+        )
+        output_doc = ("``OUTPUT_COLUMNS``: the reconstruction ``reconstr_<input>`` of every\n"
+                      "expanded input, numerics in original units (as ``model.predict``).")
+    else:
+        use = (
+            '    scorer.predict({"col": [...], ...})         # labels or values\n'
+            '    scorer.predict_proba({"col": [...], ...})   # (n, K) probabilities (classifiers)'
+        )
+        output_doc = ("``OUTPUT_COLUMNS``: ``predict``, then one probability column per class "
+                      "for a classifier.")
     doc = f'''"""Standalone scorer of a {model_name} ({task}, {distribution} distribution).
 
 Generated by ``dask_deeplearn.export.python.export_python``; needs only numpy.
@@ -674,16 +788,15 @@ Categorical encoding: {enc}{", hashed into %d inputs" % info.max_categorical_fea
 Python use::
 
     import scorer
-    scorer.predict({{"col": [...], ...}})         # labels or values
-    scorer.predict_proba({{"col": [...], ...}})   # (n, K) probabilities (classifiers)
+{use}
 
 Command line::
 
     python scorer.py < in.csv > out.csv
 
 The input CSV has a header row with the training column names (any order, extra columns
-ignored, an empty cell is a missing value); the output CSV has the columns
-``OUTPUT_COLUMNS``: ``predict``, then one probability column per class for a classifier.
+ignored, an empty cell is a missing value); the output CSV has a header row and the columns
+{output_doc}
 """
 '''
     parts = [
@@ -702,7 +815,7 @@ ignored, an empty cell is a missing value); the output CSV has the columns
         f"COLUMNS = {_lit(columns)}",
         "#: offset column (also required), or None",
         f"OFFSET_COLUMN = {_lit(offset_col)}",
-        "#: class labels in probability-column order (None for a regressor)",
+        "#: class labels in probability-column order (None for a regressor or an autoencoder)",
         f"CLASSES = {_lit(classes)}",
         "#: categorical column -> training levels (values are matched against these)",
         "DOMAINS = {",
@@ -710,8 +823,11 @@ ignored, an empty cell is a missing value); the output CSV has the columns
         "}",
         "#: binomial label threshold (class 1 when p1 >= THRESHOLD), None otherwise",
         f"THRESHOLD = {_lit(threshold)}",
-        "#: columns of the CSV output (and of the model's H2O prediction frame)",
+        "#: columns of the CSV output (and of the model's H2O prediction frame; for an",
+        "#: autoencoder, of its reconstruction)",
         f"OUTPUT_COLUMNS = {_lit(output_cols)}",
+        "#: names of the expanded network inputs (one-hot slots, then numerics)",
+        f"INPUT_NAMES = {_lit(input_names)}",
         f"CATEGORICAL_ENCODING = {_lit(enc)}",
         "",
         "# preprocessing (DataInfo)",
@@ -758,8 +874,8 @@ def export_python(model: Any, path: str | pathlib.Path) -> pathlib.Path:
 
     Parameters
     ----------
-    model : DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
-        A fitted classifier or regressor.
+    model : DeepLearningClassifier, DeepLearningRegressor, DeepLearningAutoEncoder or DeepLearningEstimator
+        A fitted classifier, regressor or autoencoder.
     path : str or path-like
         The ``.py`` file to write (parent directories are created). Name it as a valid
         module name (e.g. ``scorer.py``) to import it.
@@ -771,19 +887,30 @@ def export_python(model: Any, path: str | pathlib.Path) -> pathlib.Path:
 
     Raises
     ------
-    ValueError
-        The model is not fitted.
+    NotFittedError
+        The model is not fitted (a ``ValueError``).
+    UnstableModelError
+        The weights are not finite.
     NotImplementedError
-        An autoencoder, or column names / levels / labels that are not plain Python
-        scalars (e.g. timestamps).
+        Column names / levels / labels that are not plain Python scalars (e.g.
+        timestamps).
 
     Notes
     -----
     The module reproduces ``model._predict_pandas(frame, "h2o")`` (to ~1e-12 with the
     same numpy): it exposes ``predict(rows)``, ``predict_proba(rows)``, ``COLUMNS``,
-    ``CLASSES``, ``DOMAINS``, ``OFFSET_COLUMN``, ``THRESHOLD`` and ``OUTPUT_COLUMNS``,
-    and ``python scorer.py < in.csv > out.csv`` scores a CSV (a missing required column
-    is reported on stderr with exit code 2). Every encoding of
+    ``CLASSES``, ``DOMAINS``, ``OFFSET_COLUMN``, ``THRESHOLD``, ``OUTPUT_COLUMNS`` and
+    ``INPUT_NAMES``, and ``python scorer.py < in.csv > out.csv`` scores a CSV (a missing
+    required column is reported on stderr with exit code 2).
+
+    For an autoencoder, ``predict(rows)`` returns the reconstruction of
+    ``model.predict`` / ``model.reconstruct`` as an ``(n, len(OUTPUT_COLUMNS))`` float64
+    array (columns ``reconstr_<input>`` in the model's order; numerics in original units,
+    one-hot slots as raw activations), ``anomaly(rows)`` the per-row reconstruction MSE
+    of ``model.anomaly`` (``anomaly(rows, per_feature=True)``: the squared error per
+    expanded input), and the CSV output has the ``reconstr_<input>`` columns with a
+    header row. ``predict_proba`` raises ``TypeError`` for regressors and autoencoders,
+    ``anomaly`` for classifiers and regressors. Every encoding of
     :class:`~dask_deeplearn.preprocessing.DataInfo` is supported. Differences from the
     in-Python scorer: weights and response columns are never read (they do not change
     predictions), and CSV cells are text, so a categorical cell that matches no level is

@@ -2,11 +2,13 @@
 
 Every model is fitted once, exported into one directory and compiled by a single
 ``javac`` call (module fixture); each test then pipes a CSV through ``java`` and compares
-with ``model._predict_pandas(frame, "h2o")`` at 1e-6 absolute, labels exactly.
+with ``model._predict_pandas(frame, "h2o")`` at 1e-6 absolute, labels exactly
+(autoencoders: with ``model.predict``, the reconstruction columns).
 """
 
 from __future__ import annotations
 
+import csv as csv_module
 import io
 import keyword
 import re
@@ -18,6 +20,7 @@ import pandas as pd
 import pytest
 
 from dask_deeplearn import (
+    DeepLearningAutoEncoder,
     DeepLearningClassifier,
     DeepLearningEstimator,
     DeepLearningRegressor,
@@ -101,6 +104,10 @@ def _build_models(train: pd.DataFrame, rng: np.random.Generator) -> dict:
         models[f"enc_{enc}"] = DeepLearningClassifier(
             **BASE, categorical_encoding=enc, **kw).fit(X, y_bin)
     models["hashing"] = DeepLearningRegressor(**BASE, max_categorical_features=7).fit(X, y_gauss)
+    for act in ("Tanh", "Rectifier"):
+        models[f"ae_{act}"] = DeepLearningAutoEncoder(
+            hidden=[8], activation=act, epochs=5, seed=1, reproducible=True,
+            quiet_mode=True).fit(X)
     return models
 
 
@@ -138,7 +145,9 @@ def exported(tmp_path_factory):
         classes[name] = cls
     probe = out / "Probe.java"
     probe.write_text(_PROBE.replace("CLS", classes["binomial"]))
-    files = [str(out / f"{c}.java") for c in classes.values()] + [str(probe)]
+    probe_ae = out / "ProbeAE.java"
+    probe_ae.write_text(_PROBE_AE.replace("CLS", classes["ae_Tanh"]))
+    files = [str(out / f"{c}.java") for c in classes.values()] + [str(probe), str(probe_ae)]
     subprocess.run(["javac", "-nowarn", "-d", str(out), *files], check=True,
                    capture_output=True, timeout=300)
     return {"dir": out, "classes": classes, "models": models, "train": train}
@@ -154,6 +163,23 @@ public class Probe {
         + (CLS.DOMAINS[CLS.NAMES.length] == CLS.RESPONSE_DOMAIN) + " " + CLS.MODEL_CATEGORY);
     System.out.println(String.join("|", CLS.NAMES));
     System.out.println(p[0] + " " + p[1] + " " + p[2]);
+  }
+}
+"""
+
+
+_PROBE_AE = """
+public class ProbeAE {
+  public static void main(String[] a) {
+    CLS m = new CLS();
+    double[] row = new double[CLS.NAMES.length];
+    java.util.Arrays.fill(row, Double.NaN);
+    double[] p = m.score0(row, new double[m.getPredsSize()]);
+    System.out.println(CLS.MODEL_CATEGORY + " " + CLS.AUTOENCODER + " " + m.getPredsSize() + " "
+        + (CLS.DOMAINS[CLS.NAMES.length] == null));
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < p.length; i++) sb.append(i == 0 ? "" : " ").append(Double.toString(p[i]));
+    System.out.println(sb);
   }
 }
 """
@@ -194,6 +220,43 @@ def test_java_scorer_matches_python(exported, name):
         got = out["predict"].to_numpy(dtype=np.float64)
         np.testing.assert_allclose(got, ref["predict"].to_numpy(np.float64), rtol=0, atol=1e-6)
         assert np.ptp(got) > 0  # not a constant: inputs really reach the network
+
+
+AUTOENCODERS = ["ae_Tanh", "ae_Rectifier"]
+
+
+@pytest.mark.parametrize("name", AUTOENCODERS)
+def test_java_autoencoder_matches_reconstruction(exported, name):
+    model, frame = exported["models"][name]
+    assert model.task_ == "autoencoder"
+    assert model.state_.spec.activation == name.split("_")[1]
+    ref = model.predict(frame)                          # missing values and unseen levels
+    res = _run(exported, name, _csv_for_java(frame, np.random.default_rng(7)))
+    assert res.returncode == 0, res.stderr
+    header = next(csv_module.reader(io.StringIO(res.stdout)))   # names with commas, quotes
+    assert header == list(ref.columns)
+    assert list(ref.columns) == [f"reconstr_{n}" for n in model.data_info_.input_names]
+    out = pd.read_csv(io.StringIO(res.stdout))
+    assert list(out.columns) == list(ref.columns) and len(out) == len(ref)
+    got = out.to_numpy(dtype=np.float64)
+    np.testing.assert_allclose(got, ref.to_numpy(np.float64), rtol=0, atol=1e-6)
+    assert np.ptp(got, axis=0).max() > 0               # the inputs reach the network
+
+
+def test_autoencoder_score0_api_and_all_missing_row(exported):
+    model, frame = exported["models"]["ae_Tanh"]
+    res = subprocess.run(["java", "-cp", str(exported["dir"]), "ProbeAE"], capture_output=True,
+                         text=True, timeout=60, check=True)
+    info_line, preds = res.stdout.strip().splitlines()
+    n_inputs = model.data_info_.n_inputs
+    assert info_line == f"AutoEncoder true {n_inputs} true"
+    empty = pd.DataFrame({  # one row, every value missing
+        c: [np.nan] if pd.api.types.is_numeric_dtype(frame[c]) else pd.Series([None], dtype=object)
+        for c in frame.columns})
+    ref = model.predict(empty).to_numpy()[0]
+    got = np.array([float(v) for v in preds.split()])
+    assert got.shape == (n_inputs,)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
 
 
 def test_models_cover_the_requested_features(exported):

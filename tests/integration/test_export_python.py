@@ -2,7 +2,8 @@
 
 Every case fits a tiny model, exports it, and compares the exported module (imported from
 a temporary directory, and run as a script on a CSV) with the in-Python scorer
-``model._predict_pandas(frame, "h2o")`` on a frame with missing values and unseen levels.
+``model._predict_pandas(frame, "h2o")`` on a frame with missing values and unseen levels;
+autoencoders are compared with ``model.predict`` (the reconstruction) and ``model.anomaly``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dask_deeplearn import DeepLearningClassifier, DeepLearningEstimator, DeepLearningRegressor
+from dask_deeplearn import (
+    DeepLearningAutoEncoder,
+    DeepLearningClassifier,
+    DeepLearningEstimator,
+    DeepLearningRegressor,
+)
 from dask_deeplearn.export.python import export_python
 from dask_deeplearn.network import NetworkSpec, init_state
 
@@ -349,6 +355,71 @@ def test_large_model_file_is_compact_and_imports_fast(binomial, test_frame, tmp_
     np.testing.assert_allclose(mod.predict_proba(dict(test_frame.items())), ref[["no", "yes"]].to_numpy(),
                                rtol=0, atol=ATOL)
     assert mod.predict(dict(test_frame.items())).tolist() == ref["predict"].tolist()
+
+
+# --------------------------------------------------------------------------- autoencoders
+
+AE_ATOL = 1e-9
+
+
+@pytest.mark.parametrize("activation", ["Tanh", "Rectifier"])
+def test_exported_autoencoder_matches_predict_and_anomaly(activation, train, test_frame, tmp_path):
+    ae = DeepLearningAutoEncoder(hidden=[8], activation=activation, epochs=5, seed=1,
+                                 reproducible=True, quiet_mode=True).fit(train[FEATURES])
+    assert ae.task_ == "autoencoder" and ae.state_.spec.output == "autoencoder"
+    frame = test_frame.reset_index(drop=True)                   # missing values, unseen levels
+    ref = ae.predict(frame)
+    ref_mse = ae.anomaly(frame)["Reconstruction.MSE"].to_numpy()
+    ref_se = ae.anomaly(frame, per_feature=True)
+    path = export_python(ae, tmp_path / "ae_scorer.py")
+    mod = _load(path)
+
+    info = ae.data_info_
+    assert mod.TASK == "autoencoder" and mod.CLASSES is None and mod.OFFSET_COLUMN is None
+    assert mod.COLUMNS == list(info.used_columns)
+    assert mod.INPUT_NAMES == [str(n) for n in info.input_names]
+    assert mod.OUTPUT_COLUMNS == list(ref.columns)
+    assert mod.OUTPUT_COLUMNS == [f"reconstr_{n}" for n in info.input_names]
+    assert any(c.startswith("reconstr_cat_s.") for c in mod.OUTPUT_COLUMNS)   # one-hot outputs
+    assert "reconstr_num2" in mod.OUTPUT_COLUMNS                               # numeric outputs
+
+    rows = {c: frame[c] for c in frame.columns}
+    pred = mod.predict(rows)
+    assert pred.dtype == np.float64 and pred.shape == ref.shape
+    np.testing.assert_allclose(pred, ref.to_numpy(), rtol=0, atol=AE_ATOL)
+    assert np.ptp(pred, axis=0).max() > 0                     # the inputs reach the network
+    mse = mod.anomaly(rows)
+    assert mse.dtype == np.float64 and mse.shape == (len(frame),)
+    np.testing.assert_allclose(mse, ref_mse, rtol=0, atol=AE_ATOL)
+    se = mod.anomaly(rows, per_feature=True)
+    assert list(ref_se.columns) == [f"reconstr_{n}.SE" for n in mod.INPUT_NAMES]
+    np.testing.assert_allclose(se, ref_se.to_numpy(), rtol=0, atol=AE_ATOL)
+    with pytest.raises(TypeError, match="autoencoder"):
+        mod.predict_proba(rows)
+
+    # plain Python lists (None for missing) give the same result
+    lists = {c: [None if (isinstance(v, float) and np.isnan(v)) else v for v in frame[c].astype(object)]
+             for c in frame.columns}
+    np.testing.assert_allclose(mod.predict(lists), pred, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mod.anomaly(lists), mse, rtol=0, atol=1e-12)
+
+    # the script writes the reconstruction columns with a header row
+    proc = _run_script(path, frame[list(frame.columns)[::-1]].assign(extra_col="zzz").to_csv(index=False))
+    assert proc.returncode == 0, proc.stderr
+    out = list(csv.reader(io.StringIO(proc.stdout)))
+    header, body = out[0], out[1:]
+    assert header == list(ref.columns)
+    values = np.array([[float(x) for x in r] for r in body])
+    assert values.shape == ref.shape
+    np.testing.assert_allclose(values, ref.to_numpy(), rtol=0, atol=AE_ATOL)
+
+
+def test_anomaly_is_only_for_autoencoders(binomial, test_frame):
+    _, path = binomial
+    mod = _load(path)
+    assert mod.TASK == "classification"
+    with pytest.raises(TypeError, match="autoencoders"):
+        mod.anomaly(dict(test_frame.items()))
 
 
 def test_export_refuses_an_unfitted_model(tmp_path):
