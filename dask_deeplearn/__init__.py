@@ -4,6 +4,9 @@ Estimators
 ----------
 DeepLearningClassifier, DeepLearningRegressor
     scikit-learn API.
+DeepLearningAutoEncoder
+    Unsupervised autoencoder (``anomaly``, ``deepfeatures``, reconstructions);
+    ``pretrain_stacked`` pretrains a deep network layer by layer.
 DeepLearningEstimator
     H2O's call style: ``DeepLearningEstimator(**params).train(x=, y=, training_frame=)``.
 
@@ -30,9 +33,12 @@ __version__ = "0.1.0"
 # Estimators, model files and presets load on first use: a Dask worker that only unpickles
 # a scorer (dask_deeplearn.scorer) must not pay for scikit-learn and Numba imports.
 _LAZY = {
+    "DeepLearningAutoEncoder": "estimators",
+    "DeepLearningAutoencoder": "estimators",
     "DeepLearningClassifier": "estimators",
     "DeepLearningRegressor": "estimators",
     "DeepLearningEstimator": "estimators",
+    "pretrain_stacked": "estimators",
     "load_model": "io",
     "score_parquet": "io",
     "presets": None,
@@ -55,9 +61,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DeepLearningAutoEncoder",
+    "DeepLearningAutoencoder",
     "DeepLearningClassifier",
     "DeepLearningRegressor",
     "DeepLearningEstimator",
+    "pretrain_stacked",
     "load_model",
     "score_parquet",
     "presets",

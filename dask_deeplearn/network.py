@@ -64,8 +64,10 @@ class NetworkSpec:
         ``(n_inputs, h_1, ..., h_L, n_outputs)``.
     activation : str
         Canonical H2O activation of the hidden layers (``"Rectifier"``, ``"TanhWithDropout"``...).
-    output : {"softmax", "linear"}
-        Output layer: softmax for classification, linear (link space) for regression.
+    output : {"softmax", "linear", "autoencoder"}
+        Output layer: softmax for classification, linear (link space) for regression, and
+        for an autoencoder ``units[0]`` units with the hidden activation (without dropout;
+        Tanh or Rectifier), as in H2O (semantics §3.1).
     hidden_dropout_ratios : tuple of float
         One ratio per hidden layer (all 0 for activations without dropout).
     input_dropout_ratio : float, default=0.0
@@ -92,15 +94,24 @@ class NetworkSpec:
         )
         if self.activation not in _HIDDEN_CODES:
             raise ValueError(f"unknown activation {self.activation!r}")
-        if self.output not in ("softmax", "linear"):
-            raise ValueError(f"output must be 'softmax' or 'linear', got {self.output!r}")
+        if self.output not in ("softmax", "linear", "autoencoder"):
+            raise ValueError(
+                f"output must be 'softmax', 'linear' or 'autoencoder', got {self.output!r}")
         n_hidden = len(units) - 2
         if n_hidden < 0 or any(u < 1 for u in units):
             raise ValueError(f"invalid units {units!r}")
         if len(self.hidden_dropout_ratios) != n_hidden:
             raise ValueError("need one hidden dropout ratio per hidden layer")
         hid = _HIDDEN_CODES[self.activation]
-        out = ACT_SOFTMAX if self.output == "softmax" else ACT_LINEAR
+        if self.output == "autoencoder":
+            if hid == ACT_MAXOUT:
+                raise ValueError("an autoencoder needs a Tanh or Rectifier activation, "
+                                 f"got {self.activation!r}")
+            if units[-1] != units[0]:
+                raise ValueError(f"an autoencoder has as many outputs as inputs, got {units!r}")
+            out = hid
+        else:
+            out = ACT_SOFTMAX if self.output == "softmax" else ACT_LINEAR
         act = np.array([hid] * n_hidden + [out], dtype=np.int64)
         k = np.where(act == ACT_MAXOUT, 2, 1).astype(np.int64)
         w_sizes = [units[l + 1] * k[l] * units[l] for l in range(n_hidden + 1)]
@@ -179,6 +190,9 @@ class ModelState:
         momentum: slot 0 = velocity (slot 1 unused).
     processed : int
         Training samples processed so far (drives annealing and the momentum ramp).
+    AA : ndarray of shape (n_biases,) or (0,), float32
+        Running mean activation of every unit (laid out like ``B``), kept only by a sparse
+        autoencoder (``sparsity_beta > 0``); empty otherwise.
     """
 
     spec: NetworkSpec
@@ -187,11 +201,13 @@ class ModelState:
     OW: np.ndarray
     OB: np.ndarray
     processed: int = 0
+    AA: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     def copy(self) -> "ModelState":
         """Deep copy (arrays copied)."""
         return dataclasses.replace(
-            self, W=self.W.copy(), B=self.B.copy(), OW=self.OW.copy(), OB=self.OB.copy()
+            self, W=self.W.copy(), B=self.B.copy(), OW=self.OW.copy(), OB=self.OB.copy(),
+            AA=self.AA.copy()
         )
 
     def is_finite(self) -> bool:
@@ -218,8 +234,11 @@ class ModelState:
         return None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The state's arrays by name (for model files and transport)."""
-        return {"W": self.W, "B": self.B, "OW": self.OW, "OB": self.OB}
+        """The state's arrays by name (for model files and transport); ``AA`` only when kept."""
+        out = {"W": self.W, "B": self.B, "OW": self.OW, "OB": self.OB}
+        if self.AA.size:
+            out["AA"] = self.AA
+        return out
 
 
 def init_state(
@@ -348,7 +367,8 @@ def forward(
     Returns
     -------
     ndarray of shape (n_samples, n_outputs), float64
-        Class probabilities (softmax) or the link-space output (linear).
+        Class probabilities (softmax), the link-space output (linear) or the
+        reconstruction of the transformed inputs (autoencoder).
     """
     hidden = hidden_activations(spec, W, B, X, dtype=np.float64)
     a = hidden[-1] if hidden else np.ascontiguousarray(X, dtype=np.float64)
@@ -362,6 +382,8 @@ def forward(
         np.exp(z, out=z)
         z /= z.sum(axis=1, keepdims=True)
         return z
+    if spec.output == "autoencoder":
+        return _activate(z, int(spec.act[l]), 1)
     if offset is not None:
         z += np.asarray(offset, dtype=np.float64).reshape(-1, 1)
     return z

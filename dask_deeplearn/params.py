@@ -619,7 +619,6 @@ class Param:
     implemented_by: str | None = None
 
 
-_AE = "autoencoder (issue 5)"
 _CV = "cross-validation and class balancing (issue 6)"
 
 _FLOAT_MAX = 3.4028235e38
@@ -715,10 +714,10 @@ _TABLE: tuple[Param, ...] = (
           "(H2O default 1.0).", True),
     Param("initial_weights", None, AnyObject(),
           "Initial weight matrices, one per layer (an entry may be None), instead of random "
-          "ones (H2O default None).", True, _AE),
+          "ones (H2O default None).", True),
     Param("initial_biases", None, AnyObject(),
           "Initial bias vectors, one per layer (an entry may be None), instead of the "
-          "default ones (H2O default None).", True, _AE),
+          "default ones (H2O default None).", True),
     Param("loss", "Automatic",
           Options("Automatic", "Quadratic", "CrossEntropy", "Huber", "Absolute", "Quantile",
                   rejected={"ModifiedHuber": "is not supported yet (H2O refuses it too)."}),
@@ -817,10 +816,10 @@ _TABLE: tuple[Param, ...] = (
           "``verbose``).", True),
     Param("autoencoder", False, Boolean(),
           "Train an autoencoder that reconstructs its inputs instead of predicting a "
-          "response (H2O default False).", False, _AE),
+          "response (H2O default False).", False),
     Param("pretrained_autoencoder", None, AnyObject(),
           "A trained autoencoder whose weights initialise the matching layers "
-          "(H2O default None).", True, _AE),
+          "(H2O default None).", True),
     Param("sparse", False, Boolean(),
           "Treat the inputs as sparse: scale numeric columns without centring them "
           "(H2O default False).", False),
@@ -829,16 +828,15 @@ _TABLE: tuple[Param, ...] = (
           False),
     Param("average_activation", 0.0, Interval(float, None, None),
           "Target average activation of the hidden units of a sparse autoencoder "
-          "(H2O default 0).", True, _AE),
+          "(H2O default 0).", True),
     Param("sparsity_beta", 0.0, Interval(float, None, None),
-          "Weight of the sparsity penalty of a sparse autoencoder (H2O default 0).", False,
-          _AE),
+          "Weight of the sparsity penalty of a sparse autoencoder (H2O default 0).", False),
     Param("max_categorical_features", _INT_MAX, Interval(int, 1, _INT_MAX),
           "Largest one-hot width of the categorical inputs before the hashing trick "
           "applies (H2O default 2147483647).", False),
     Param("export_weights_and_biases", False, Boolean(),
           "Keep the weights and biases as frames in the fitted model (H2O default False).",
-          True, _AE),
+          True),
     Param("mini_batch_size", 1, Interval(int, 1, None),
           "Rows per gradient update, 1 being H2O's online SGD "
           "(H2O default 1; scikit-learn ``batch_size``).", True),
@@ -1110,10 +1108,12 @@ def _check_combinations(p: Mapping[str, Any], owner: str) -> None:
         if p["stopping_metric"] not in ("AUTO", "MSE"):
             raise _conflict(owner, f"an autoencoder can only stop early on 'AUTO' or 'MSE' "
                                    f"({_kv(p, 'autoencoder', 'stopping_metric')})")
-        if act == "Maxout":
-            raise _conflict(owner, f"the Maxout activation is not supported for autoencoders "
+        if act in ("Maxout", "MaxoutWithDropout"):
+            # (H2O refuses only plain Maxout, then builds a Maxout output layer for
+            # MaxoutWithDropout; we refuse both: the output layer is Tanh or Rectifier)
+            raise _conflict(owner, f"the {act} activation is not supported for autoencoders "
                                    f"({_kv(p, 'autoencoder', 'activation')})",
-                            "Use 'Tanh' or 'Rectifier'.")
+                            "Use 'Tanh' or 'Rectifier' (or their WithDropout variants).")
         if p["loss"] == "CrossEntropy":
             raise _conflict(owner, f"the CrossEntropy loss is not supported for autoencoders "
                                    f"({_kv(p, 'autoencoder', 'loss')})")
@@ -1129,6 +1129,10 @@ def _check_combinations(p: Mapping[str, Any], owner: str) -> None:
             if act in ("Rectifier", "RectifierWithDropout") and not avg > 0:
                 raise _conflict(owner, f"a sparse Rectifier autoencoder needs "
                                        f"average_activation > 0 ({_kv(p, *names)})")
+            if p["mini_batch_size"] > 1:
+                raise _conflict(owner, f"a sparse autoencoder trains one row at a time, as in "
+                                       f"H2O ({_kv(p, 'sparsity_beta', 'mini_batch_size')})",
+                                "Use mini_batch_size=1.")
     elif p["sparsity_beta"] != 0:
         raise _conflict(owner, f"sparsity_beta is only used by autoencoders "
                                f"({_kv(p, 'sparsity_beta', 'autoencoder')})",

@@ -17,9 +17,17 @@ import pandas as pd
 
 from .exceptions import DataError
 from .network import ModelState
-from .training.scoring import predict_block, score_block
+from .network import hidden_activations
+from .training.scoring import predict_block, reconstruction_errors, score_block
 
 __all__ = ["Scorer"]
+
+#: outputs that are frames of named float columns rather than predictions
+_FRAME_KINDS = ("reconstruction", "anomaly", "anomaly_per_feature")
+
+
+def _deepfeatures_layer(kind: str) -> int:
+    return int(kind.split("-", 1)[1])
 
 
 @dataclass
@@ -31,7 +39,7 @@ class Scorer:
     data_info : DataInfo
     state : ModelState
         Weights and biases (the optimiser state is dropped).
-    task : {"classification", "regression"}
+    task : {"classification", "regression", "autoencoder"}
     distribution : str
     params : dict
         Effective parameters (offset column, metric options).
@@ -58,8 +66,9 @@ class Scorer:
                                     OB=np.zeros((2, 0), np.float32))
         params = {k: v for k, v in model.params_.items() if not callable(v) and k != "checkpoint"}
         classes = np.asarray(model.classes_) if model.task_ == "classification" else None
+        threshold = model._threshold() if model.task_ == "classification" else 0.5
         return cls(model.data_info_, light, model.task_, model.distribution_, params, classes,
-                   model._threshold())
+                   threshold)
 
     # ------------------------------------------------------------------ arrays
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -96,6 +105,47 @@ class Scorer:
             return pd.Series(values, index=index, name="predict").astype(str)
         return pd.Series(self.classes[idx], index=index, name="predict")
 
+    def reconstruction(self, X: np.ndarray) -> np.ndarray:
+        """An autoencoder's reconstruction of transformed inputs, numerics in original units.
+
+        One-hot outputs stay raw activations and numeric outputs are un-normalised
+        (``out / mul + sub``), as H2O's ``predict`` of an autoencoder (semantics §12).
+        """
+        out, _ = reconstruction_errors(self.state, X)
+        info = self.data_info
+        start = int(info._num_start)
+        if out.shape[1] > start and len(info.num_mul):
+            out[:, start:] = out[:, start:] / info.num_mul + info.num_sub
+        return out
+
+    def deepfeatures(self, X: np.ndarray, layer: int) -> np.ndarray:
+        """Scoring-mode activations of hidden layer ``layer`` (0-based), float64."""
+        spec = self.state.spec
+        return hidden_activations(spec, self.state.W, self.state.B, X, dtype=np.float64)[layer]
+
+    def _columns(self, kind: str) -> list[str]:
+        names = [str(n) for n in self.data_info.input_names]
+        if kind == "reconstruction":
+            return [f"reconstr_{n}" for n in names]
+        if kind == "anomaly":
+            return ["Reconstruction.MSE"]
+        if kind == "anomaly_per_feature":
+            return [f"reconstr_{n}.SE" for n in names]
+        layer = _deepfeatures_layer(kind)
+        return [f"DF.L{layer + 1}.C{j + 1}" for j in range(self.state.spec.units[layer + 1])]
+
+    def _frame_output(self, frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+        """The autoencoder and deep-feature outputs (``kind`` as in :meth:`predict_pandas`)."""
+        X = self.data_info.transform_X(frame)
+        if kind == "reconstruction":
+            values = self.reconstruction(X)
+        elif kind in ("anomaly", "anomaly_per_feature"):
+            _, se = reconstruction_errors(self.state, X)
+            values = se.mean(axis=1, keepdims=True) if kind == "anomaly" else se
+        else:
+            values = self.deepfeatures(X, _deepfeatures_layer(kind))
+        return pd.DataFrame(values, index=frame.index, columns=self._columns(kind))
+
     # ------------------------------------------------------------------ pandas
     def proba_columns(self) -> list[str]:
         """Probability column names: the class labels as strings."""
@@ -106,10 +156,13 @@ class Scorer:
 
         ``kind``: ``"proba"`` (DataFrame, one column per class), ``"label"`` (Series of
         class labels), ``"value"`` (Series of regression predictions) or ``"h2o"`` (H2O's
-        prediction frame).
+        prediction frame); for autoencoders ``"reconstruction"``, ``"anomaly"`` and
+        ``"anomaly_per_feature"``; for any model ``"deepfeatures-<layer>"``.
         """
         if len(frame) == 0:
             return self.meta(kind)
+        if kind in _FRAME_KINDS or kind.startswith("deepfeatures-"):
+            return self._frame_output(frame, kind)
         raw = self.raw(frame)
         if kind == "proba":
             return pd.DataFrame(np.asarray(raw, np.float64), index=frame.index,
@@ -132,6 +185,8 @@ class Scorer:
 
     def meta(self, kind: str) -> Any:
         """Empty output of :meth:`predict_pandas` (the ``meta`` of lazy Dask predictions)."""
+        if kind in _FRAME_KINDS or kind.startswith("deepfeatures-"):
+            return pd.DataFrame({c: pd.Series(dtype="float64") for c in self._columns(kind)})
         if kind == "proba":
             return pd.DataFrame({c: pd.Series(dtype="float64") for c in self.proba_columns()})
         if kind == "label":
@@ -148,7 +203,7 @@ class Scorer:
         """Metric partial of one pandas frame holding the response (None when empty)."""
         info = self.data_info
         block = info.transform(frame, training=False)
-        if block.y is None:
+        if block.y is None and self.task != "autoencoder":
             raise DataError(f"The frame has no response column {info.response!r} to score against.")
         if block.n_rows == 0:
             return None

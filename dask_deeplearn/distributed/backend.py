@@ -91,7 +91,7 @@ def average_states(states: list[ModelState], weights: list[float]) -> ModelState
     w = w / w.sum()
     first = states[0]
     out = {}
-    for name in ("W", "B", "OW", "OB"):
+    for name in first.arrays():
         acc = np.zeros(getattr(first, name).shape, dtype=np.float64)
         for wi, st in zip(w, states):
             if wi > 0:
@@ -103,7 +103,7 @@ def average_states(states: list[ModelState], weights: list[float]) -> ModelState
 def _mix(a: ModelState, b: ModelState, alpha: float) -> ModelState:
     """``alpha * a + (1 - alpha) * b`` for every array (the elastic consensus update)."""
     out = {}
-    for name in ("W", "B", "OW", "OB"):
+    for name in a.arrays():
         x = alpha * getattr(a, name).astype(np.float64) + (1 - alpha) * getattr(b, name)
         out[name] = x.astype(np.float32)
     return dataclasses.replace(a, **out)

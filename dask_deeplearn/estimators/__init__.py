@@ -1,7 +1,9 @@
 """scikit-learn and H2O-style estimators."""
 
 from ._base import FitHandle
+from .autoencoder import DeepLearningAutoEncoder, DeepLearningAutoencoder, pretrain_stacked
 from .h2o_api import DeepLearningEstimator
 from .sklearn_api import DeepLearningClassifier, DeepLearningRegressor
 
-__all__ = ["DeepLearningClassifier", "DeepLearningRegressor", "DeepLearningEstimator", "FitHandle"]
+__all__ = ["DeepLearningAutoEncoder", "DeepLearningAutoencoder", "DeepLearningClassifier",
+           "DeepLearningRegressor", "DeepLearningEstimator", "FitHandle", "pretrain_stacked"]

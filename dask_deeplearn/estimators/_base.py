@@ -33,6 +33,8 @@ from ..preprocessing import DataInfo
 from ..training.local import LocalBackend, available_cores
 from ..training.loop import TrainResult, run_training
 from ..training.progress import ProgressReporter
+from ..weights import apply_initial_weights, transfer_pretrained, weights_frames
+from ._inspect import InspectionMixin
 
 __all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
 
@@ -249,7 +251,7 @@ def _resolve_seed(seed: int) -> int:
     return int(seed)
 
 
-class DeepLearningBase(BaseEstimator):
+class DeepLearningBase(InspectionMixin, BaseEstimator):
     """Common code of the classifier, the regressor and the H2O-style estimator."""
 
     _task: str | None = None  # "classification", "regression" or None (decided at fit)
@@ -401,10 +403,12 @@ class DeepLearningBase(BaseEstimator):
                                 response_min=info.response_min, n_nodes=n_nodes)
         hidden = tuple(eff["hidden"])
         ratios = eff["hidden_dropout_ratios"] or (0.0,) * len(hidden)
+        n_out = info.n_inputs if info.task == "autoencoder" else (n_classes or 1)
         spec = NetworkSpec(
-            units=(info.n_inputs, *hidden, n_classes if n_classes else 1),
+            units=(info.n_inputs, *hidden, n_out),
             activation=eff["activation"],
-            output="softmax" if info.task == "classification" else "linear",
+            output={"classification": "softmax", "autoencoder": "autoencoder"}.get(
+                info.task, "linear"),
             hidden_dropout_ratios=tuple(ratios),
             input_dropout_ratio=float(eff["input_dropout_ratio"]),
         )
@@ -414,7 +418,31 @@ class DeepLearningBase(BaseEstimator):
             initial_weight_distribution=eff["initial_weight_distribution"],
             initial_weight_scale=float(eff["initial_weight_scale"]),
         )
+        if eff["autoencoder"] and float(eff["sparsity_beta"]) > 0:
+            state.AA = np.zeros(spec.n_biases, np.float32)
+        if eff["pretrained_autoencoder"] is not None:
+            state = transfer_pretrained(state, self._pretrained_state(eff["pretrained_autoencoder"]))
+        if eff["initial_weights"] is not None or eff["initial_biases"] is not None:
+            state = apply_initial_weights(state, info, eff["initial_weights"],
+                                          eff["initial_biases"])
         return info, eff, state
+
+    @staticmethod
+    def _pretrained_state(source: Any) -> ModelState:
+        """The weights of ``pretrained_autoencoder`` (a fitted autoencoder or its file)."""
+        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+            from ..io import load_model
+
+            source = load_model(source)
+        if not isinstance(source, DeepLearningBase) or not hasattr(source, "state_"):
+            raise InvalidParameterError(
+                "pretrained_autoencoder must be a fitted autoencoder (DeepLearningAutoEncoder "
+                f"or autoencoder=True) or the path of a saved one; got {type(source).__name__}.")
+        if source.task_ != "autoencoder":
+            raise InvalidParameterError(
+                f"pretrained_autoencoder must be an autoencoder; got a {source.task_} model "
+                f"({type(source).__name__}).")
+        return source.state_
 
     # ------------------------------------------------------------------ checkpoints
     def _export_checkpoint(self, directory: str, history: pd.DataFrame, state: ModelState,
@@ -618,23 +646,18 @@ class DeepLearningBase(BaseEstimator):
         if _is_dask(frame):
             return self._fit_xy_dask(frame, named, y, validation_data=validation_data,
                                      sample_weight=sample_weight, task=task, client=client)
-        if _is_dask(y):
+        if task == "autoencoder":
+            extra: dict[str, Any] = {}
+        elif _is_dask(y):
             raise DataError("y is a Dask collection but X is not; pass both as Dask "
                             "collections with aligned partitions, or both in memory.")
-        yv = np.asarray(y)
-        if yv.ndim != 1:
-            yv = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
-        if yv.ndim != 1 or yv.shape[0] != len(frame):
-            raise DataError(
-                f"y must be a 1-D vector with one value per row of X ({len(frame)} rows); "
-                f"got shape {np.shape(y)}."
-            )
+        else:
+            extra = {_RESPONSE: self._response_vector(y, len(frame))}
         if task == "classification" and classes is None:
-            present = pd.Series(yv).dropna()
+            present = pd.Series(extra[_RESPONSE]).dropna()
             classes = list(np.unique(present.to_numpy()))
         elif task == "classification":
             classes = list(np.unique(np.asarray(classes)))
-        extra = {_RESPONSE: yv}
         weights_column = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
@@ -645,36 +668,63 @@ class DeepLearningBase(BaseEstimator):
             extra[_WEIGHT] = sw
             weights_column = _WEIGHT
         train = frame.assign(**extra)
-        valid = self._validation_frame(validation_data, named, raw_names)
+        valid = self._validation_frame(validation_data, named, raw_names, task=task)
         self._pending_fitted = self._feature_attributes(raw_names, named)
+        response = None if task == "autoencoder" else _RESPONSE
         with _user_names():
-            self._fit_frames(train, _RESPONSE, valid, features=raw_names, task=task,
+            self._fit_frames(train, response, valid, features=raw_names, task=task,
                              classes=classes, weights_column=weights_column, client=client)
         self._remember_features(raw_names, named)
         return self
 
+    @staticmethod
+    def _response_vector(y: Any, n_rows: int) -> np.ndarray:
+        """``y`` as a 1-D array with one value per row of X (clear error otherwise)."""
+        yv = np.asarray(y)
+        if yv.ndim != 1:
+            yv = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
+        if yv.ndim != 1 or yv.shape[0] != n_rows:
+            raise DataError(
+                f"y must be a 1-D vector with one value per row of X ({n_rows} rows); "
+                f"got shape {np.shape(y)}."
+            )
+        return yv
+
     def _fit_xy_dask(self, frame: Any, named: bool, y: Any, *, validation_data: Any,
                      sample_weight: Any, task: str, client: Any) -> "DeepLearningBase":
         raw_names = list(frame.columns)
-        extra = {_RESPONSE: y}
+        extra = {} if task == "autoencoder" else {_RESPONSE: y}
         weights_column = None
         if sample_weight is not None:
             extra[_WEIGHT] = sample_weight
             weights_column = _WEIGHT
-        train = _attach_dask(frame, extra)
-        valid = self._validation_frame(validation_data, named, raw_names)
+        train = _attach_dask(frame, extra) if extra else frame
+        valid = self._validation_frame(validation_data, named, raw_names, task=task)
         self._pending_fitted = self._feature_attributes(raw_names, named)
+        response = None if task == "autoencoder" else _RESPONSE
         with _user_names():
-            self._fit_frames(train, _RESPONSE, valid, features=raw_names, task=task,
+            self._fit_frames(train, response, valid, features=raw_names, task=task,
                              classes=None, weights_column=weights_column, client=client)
         self._remember_features(raw_names, named)
         return self
 
     def _validation_frame(self, validation_data: Any, named: bool,
-                          raw_names: list[Any]) -> Any | None:
-        """``(X_valid, y_valid)`` as one frame with the response column (or None)."""
+                          raw_names: list[Any], task: str | None = None) -> Any | None:
+        """``(X_valid, y_valid)`` as one frame with the response column (or None).
+
+        An autoencoder takes ``X_valid`` alone (or ``(X_valid, None)``).
+        """
         if validation_data is None:
             return None
+        if task == "autoencoder":
+            Xv = validation_data
+            if isinstance(validation_data, tuple) and len(validation_data) == 2 \
+                    and validation_data[1] is None:
+                Xv = validation_data[0]
+            vframe, _ = self._as_frame(Xv, n_features=None if named else len(raw_names))
+            if not named:
+                vframe.columns = raw_names
+            return vframe
         try:
             Xv, yv = validation_data
         except (TypeError, ValueError):
@@ -773,9 +823,9 @@ class DeepLearningBase(BaseEstimator):
     def _labels(self, proba: np.ndarray) -> np.ndarray:
         return self._scorer().labels(proba)
 
-    def _performance(self, frame: Any, response: str, weights_column: str | None) -> Any:
+    def _performance(self, frame: Any, response: str | None, weights_column: str | None) -> Any:
         info = self.data_info_
-        if response not in frame.columns:
+        if response is not None and response not in frame.columns:
             raise DataError(f"The frame has no response column {response!r} to score against.")
         if _is_dask(frame):
             from ..distributed.predict import reduce_partials
@@ -810,8 +860,9 @@ class DeepLearningBase(BaseEstimator):
         """Write a standalone scorer: one ``.py`` file that needs only numpy.
 
         The file has ``predict(rows)`` / ``predict_proba(rows)`` (``rows``: column name ->
-        values) and scores a CSV from standard input when run as a script, reproducing
-        this model's predictions. See :func:`dask_deeplearn.export.python.export_python`.
+        values; for an autoencoder ``predict`` gives the reconstruction and ``anomaly`` the
+        reconstruction MSE) and scores a CSV from standard input when run as a script,
+        reproducing this model's predictions. See :func:`dask_deeplearn.export.python.export_python`.
 
         Parameters
         ----------
@@ -847,12 +898,73 @@ class DeepLearningBase(BaseEstimator):
         return export_java(self, path, class_name=class_name)
 
     @property
+    def weights_(self) -> list[pd.DataFrame]:
+        """Weight matrices as frames, one per layer (``export_weights_and_biases=True``).
+
+        Rows are receiving units, columns sending units; layer 0's columns are the
+        expanded input names (H2O's coefficient names), so the list can be passed back as
+        ``initial_weights``. A Maxout layer has two rows per unit (``2*r + channel``).
+        """
+        return self._exported(0)
+
+    @property
+    def biases_(self) -> list[pd.DataFrame]:
+        """Bias vectors as one-column frames, one per layer (``export_weights_and_biases=True``)."""
+        return self._exported(1)
+
+    def _exported(self, which: int) -> list[pd.DataFrame]:
+        if not hasattr(self, "state_") or not self.params_.get("export_weights_and_biases"):
+            raise AttributeError(
+                f"{'weights_' if which == 0 else 'biases_'} is only available on a model "
+                "fitted with export_weights_and_biases=True.")
+        return weights_frames(self.state_, self.data_info_)[which]
+
+    def deepfeatures(self, X: Any, layer: int) -> Any:
+        """Activations of hidden layer ``layer`` in scoring mode (H2O's ``deepfeatures``).
+
+        Dropout layers are multiplied by ``1 - ratio`` as when scoring. Works for every
+        model (classifier, regressor, autoencoder).
+
+        Parameters
+        ----------
+        X : array-like, pandas.DataFrame or dask.dataframe.DataFrame
+            Predictors (a response column, if present, is ignored).
+        layer : int
+            0-based index of the hidden layer.
+
+        Returns
+        -------
+        pandas.DataFrame or dask.dataframe.DataFrame
+            Columns ``DF.L<layer+1>.C<j+1>``, indexed like ``X``; lazy for Dask input.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``layer`` is not the index of a hidden layer.
+        """
+        self._check_fitted()
+        n_hidden = self.state_.spec.n_layers - 1
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) \
+                or not 0 <= int(layer) < n_hidden:
+            allowed = f"0 to {n_hidden - 1}" if n_hidden else "none: the model has no hidden layer"
+            raise InvalidParameterError(
+                f"deepfeatures: layer={layer!r} is not a hidden layer index; allowed: {allowed}.")
+        return self._frame_output(X, f"deepfeatures-{int(layer)}")
+
+    def _frame_output(self, X: Any, kind: str) -> Any:
+        """A frame of named float columns (Scorer kinds), eager or lazy on Dask."""
+        lazy = self._predict_any(X, kind)
+        if lazy is not None:
+            return lazy
+        return self._predict_pandas(self._scoring_frame(X), kind)
+
+    @property
     def summary_(self) -> str:
         """One-line description of the fitted network (H2O's summary title line)."""
         self._check_fitted()
         spec = self.state_.spec
-        kind = (f"{self.n_classes_}-class classification" if self.task_ == "classification"
-                else "regression")
+        kind = {"classification": f"{getattr(self, 'n_classes_', 0)}-class classification",
+                "autoencoder": "auto-encoder"}.get(self.task_, "regression")
         return (f"{kind}, {self.distribution_} distribution, {self.params_['loss']} loss, "
                 f"{spec.n_weights + spec.n_biases:,} weights/biases, "
                 f"{self.state_.processed:,} training samples, "

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
+from .autoencoder import AutoEncoderMethods
 
 __all__ = ["DeepLearningEstimator"]
 
@@ -19,12 +20,13 @@ def _is_categorical(s: pd.Series) -> bool:
 
 
 @with_h2o_parameters
-class DeepLearningEstimator(DeepLearningBase):
+class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
     """H2O's ``H2ODeepLearningEstimator``: the task follows the response column's type.
 
     A categorical (``category``, object, string or bool) response trains a classifier, a
     numeric one a regressor, exactly as in H2O (use ``.astype("category")`` where H2O uses
-    ``asfactor()``).
+    ``asfactor()``). ``autoencoder=True`` trains an autoencoder on every column (no ``y``),
+    with ``anomaly``, ``reconstruct`` and ``deepfeatures``.
 
     Parameters
     ----------
@@ -73,6 +75,9 @@ class DeepLearningEstimator(DeepLearningBase):
         if training_frame is None:
             raise DataError("train() needs a training_frame (a pandas or Dask DataFrame).")
         frame, _ = self._as_frame(training_frame)
+        if self.autoencoder is True:
+            return self._train_autoencoder(x, y, frame, validation_frame, weights_column,
+                                           ignored_columns, client, block)
         if y is None or y not in frame.columns:
             raise DataError(
                 f"The response column y={y!r} is not a column of the training_frame "
@@ -107,9 +112,47 @@ class DeepLearningEstimator(DeepLearningBase):
 
         return self._launch(run, block)
 
+    def _train_autoencoder(self, x: Sequence[str] | None, y: str | None, frame: Any,
+                           validation_frame: Any, weights_column: str | None,
+                           ignored_columns: Sequence[str] | None, client: Any,
+                           block: bool) -> Any:
+        """``train`` with ``autoencoder=True``: every (or every ``x``) column is an input."""
+        if y is not None:
+            raise DataError(f"autoencoder=True learns without a response: pass y=None, not "
+                            f"y={y!r} (drop it or list it in ignored_columns).")
+        for name, value in (("weights_column", weights_column),
+                            ("ignored_columns", ignored_columns)):
+            if value is not None:
+                setattr(self, name, value)
+        valid = None if validation_frame is None else self._as_frame(validation_frame)[0]
+        client = client if client is not None else self.client
+
+        def run() -> "DeepLearningEstimator":
+            self._pending_fitted = {"response_column_": None, "_n_raw_features": None,
+                                    "_fit_had_names": True}
+            self._fit_frames(frame, None, valid, features=list(x) if x is not None else None,
+                             task="autoencoder", classes=None,
+                             weights_column=self.weights_column, client=client)
+            self.response_column_ = None
+            self._n_raw_features = None
+            self._fit_had_names = True
+            return self
+
+        return self._launch(run, block)
+
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None,
             sample_weight: Any = None, client: Any = None, block: bool = True) -> Any:
-        """scikit-learn style fit; the task follows ``y``'s dtype (see the class docstring)."""
+        """scikit-learn style fit; the task follows ``y``'s dtype (see the class docstring).
+
+        With ``autoencoder=True`` pass ``y=None``.
+        """
+        if self.autoencoder is True:
+            if y is not None:
+                raise DataError("autoencoder=True learns without a response: call fit(X) "
+                                "or fit(X, None).")
+            return self._launch(lambda: self._fit_xy(
+                X, None, validation_data=validation_data, sample_weight=sample_weight,
+                task="autoencoder", client=client), block)
         if _is_dask(y):
             ys = y._meta if hasattr(y, "_meta") else pd.Series(np.asarray([], dtype=y.dtype))
         else:
@@ -126,8 +169,12 @@ class DeepLearningEstimator(DeepLearningBase):
         -------
         pandas.DataFrame (or a lazy Dask DataFrame for Dask input, index kept)
             Classification: ``predict`` (label) then one probability column per class
-            (named by the class label). Regression: ``predict``.
+            (named by the class label). Regression: ``predict``. Autoencoder: the
+            reconstruction columns ``reconstr_<input>`` (numerics in original units).
         """
+        self._check_fitted()
+        if self.task_ == "autoencoder":
+            return self.reconstruct(test_data)
         lazy = self._predict_any(test_data, "h2o")
         if lazy is not None:
             return lazy

@@ -5,7 +5,8 @@ A model is saved as a directory or as a ``.zip`` holding
 * ``model.json``: format name and version, package version, estimator class, its
   parameters, the effective parameters, the preprocessing plan (``DataInfo.to_dict``), the
   network shape, the scoring history and the metrics;
-* ``W.npy``, ``B.npy``, ``OW.npy``, ``OB.npy``: weights, biases and optimiser state.
+* ``W.npy``, ``B.npy``, ``OW.npy``, ``OB.npy``: weights, biases and optimiser state
+  (plus ``AA.npy``, the running mean activations of a sparse autoencoder).
 
 Loading never unpickles and never evaluates anything from the file: JSON is parsed,
 arrays are read with ``np.load(allow_pickle=False)``, and the estimator class is looked up
@@ -53,10 +54,26 @@ _FITTED_SCALARS = (
 
 
 def _estimator_classes() -> dict[str, type]:
-    from ..estimators import DeepLearningClassifier, DeepLearningEstimator, DeepLearningRegressor
+    from ..estimators import (
+        DeepLearningAutoEncoder,
+        DeepLearningClassifier,
+        DeepLearningEstimator,
+        DeepLearningRegressor,
+    )
 
     return {c.__name__: c for c in (DeepLearningClassifier, DeepLearningRegressor,
-                                     DeepLearningEstimator)}
+                                     DeepLearningEstimator, DeepLearningAutoEncoder)}
+
+
+#: parameters that only initialise a fit: once trained their effect is in the weights, so a
+#: model object or frame there is stored as None (a path is kept)
+_INIT_ONLY = ("checkpoint", "pretrained_autoencoder", "initial_weights", "initial_biases")
+
+
+def _storable(name: str, value: Any) -> Any:
+    if name in _INIT_ONLY and value is not None and not isinstance(value, (str, os.PathLike)):
+        return None
+    return value
 
 
 def _jsonable(v: Any) -> Any:
@@ -89,8 +106,7 @@ def _unjson(v: Any) -> Any:
 def _user_params(model: Any) -> dict[str, Any]:
     out = {}
     for name, value in model.get_params(deep=False).items():
-        if name == "checkpoint" and value is not None and not isinstance(value, (str, os.PathLike)):
-            value = None  # a model object: its state is already in this file
+        value = _storable(name, value)
         if callable(value):
             raise ModelFileError(
                 f"Parameter {name!r} holds a function ({value!r}); functions are never stored "
@@ -141,7 +157,7 @@ def model_to_files(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "package_version": __version__,
         "estimator": type(model).__name__,
         "params": _user_params(model),
-        "effective_params": _jsonable({k: v for k, v in model.params_.items()
+        "effective_params": _jsonable({k: _storable(k, v) for k, v in model.params_.items()
                                        if not callable(v) and k != "checkpoint"}),
         "data_info": model.data_info_.to_dict(),
         "network": {
@@ -367,6 +383,8 @@ def _build(doc: dict[str, Any], reader: _Reader) -> Any:
     shapes = {"W": (spec.n_weights,), "B": (spec.n_biases,), "OW": (2, spec.n_weights),
               "OB": (2, spec.n_biases)}
     arrays = {k: reader.array(k, shapes[k]) for k in _ARRAYS}
+    if "AA" in doc.get("arrays", {}):  # a sparse autoencoder's running mean activations
+        arrays["AA"] = reader.array("AA", (spec.n_biases,))
     model.state_ = ModelState(spec=spec, processed=int(net["processed"]), **arrays)
     model.data_info_ = DataInfo.from_dict(doc["data_info"])
     eff = _unjson(doc["effective_params"])

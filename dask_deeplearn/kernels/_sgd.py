@@ -6,7 +6,8 @@ on the same weight buffers (Hogwild: element-wise writes, no locks). The kernels
 
 Array arguments (see :mod:`dask_deeplearn.network` for the layout):
 
-``X`` (n, n_in) float32, ``y`` (n,) float32 (class index or training-space target),
+``X`` (n, n_in) float32, ``y`` (n,) float32 (class index or training-space target; unused
+and possibly empty for an autoencoder, whose target is the row of ``X`` before dropout),
 ``rw`` (n,) float32 row weights or an empty array, ``off`` (n,) float32 offsets (output space)
 or an empty array, ``rows`` (m,) int64 rows to train on in order, ``W``/``B`` flat weights and
 biases, ``OW``/``OB`` (2, ·) optimiser state, ``units``/``kk``/``w_off``/``b_off``/``act``
@@ -45,7 +46,9 @@ FP_TWEEDIE = 12
 FP_QALPHA = 13
 FP_HUBER = 14
 FP_ELASTIC = 15
-N_FP = 16
+FP_SPARSITY = 16  # sparse autoencoder: sparsity_beta (0: off)
+FP_AVG_ACT = 17   # sparse autoencoder: average_activation target
+N_FP = 18
 
 # ---- indices into the int parameter vector ``ip`` ----
 IP_ADAPTIVE = 0
@@ -53,7 +56,13 @@ IP_NESTEROV = 1
 IP_FAST = 2
 IP_LOSS = 3
 IP_DIST = 4
-N_IP = 5
+IP_AE = 5  # 0: supervised; autoencoder: 1 with the output activation's derivative, 2 without
+N_IP = 6
+
+# autoencoder output-error modes (ip[IP_AE])
+AE_OFF = 0
+AE_EXACT = 1
+AE_H2O = 2  # H2O: the output layer is updated as if it were linear (semantics §5.1 ⚠)
 
 # loss codes (softmax output)
 LOSS_CROSSENTROPY = 0
@@ -288,7 +297,8 @@ def _update_bias(B, OB, CB, j, gb, avg_g2, adaptive, rho, eps, r, m, has_mom, ne
         OB[1, j] = rho * OB[1, j] + (np.float32(1.0) - rho) * rate * rate * avg_g2
         OB[0, j] = eg
         B[j] = b - rate * gb
-    elif has_mom:
+        return rate
+    if has_mom:
         v = OB[0, j]
         vn = m * v - r * gb
         OB[0, j] = vn
@@ -298,6 +308,7 @@ def _update_bias(B, OB, CB, j, gb, avg_g2, adaptive, rho, eps, r, m, has_mom, ne
             B[j] = b + vn
     else:
         B[j] = b - r * gb
+    return r
 
 
 @njit(inline="always")
@@ -329,12 +340,12 @@ def _hyper(fp, ip):
             ip[IP_DIST], np.float32(fp[FP_RHO]), np.float32(fp[FP_EPS]),
             np.float32(fp[FP_L1]), np.float32(fp[FP_L2]), max_w2, max_w2 < 3.4028234e38,
             np.float32(fp[FP_INDROP]), fp[FP_MSTART] != 0.0 or fp[FP_MSTABLE] != 0.0,
-            np.float32(fp[FP_ELASTIC]))
+            np.float32(fp[FP_ELASTIC]), ip[IP_AE])
 
 
 @njit(**_JIT)
-def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off, act, drop, fp, ip,
-             seed, n_start, n_stride):
+def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, AA, units, kk, w_off, b_off, act, drop,
+             fp, ip, seed, n_start, n_stride):
     """Train on ``rows`` one sample at a time (H2O's online SGD, semantics §4-§6).
 
     Per row: forward pass in training mode (input and hidden dropout), output error, then
@@ -348,7 +359,13 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off,
     elastic averaging, semantics §7.7); pass ``None`` for both when it is off (the
     branch is then compiled away).
 
-    Mutates ``W``, ``B``, ``OW``, ``OB``. Returns the number of rows trained on.
+    Sparse autoencoder (``fp[FP_SPARSITY] = beta > 0``, semantics §12): ``AA`` (laid out
+    like ``B``) holds each hidden unit's running mean activation, ``0.999 * AA + 0.001 * a``
+    after every training forward pass, and after each hidden bias update
+    ``b -= rate * beta * (AA - fp[FP_AVG_ACT])`` with the bias's own rate. (H2O also updates
+    the running means while scoring; we do not: scoring has no side effects here.)
+
+    Mutates ``W``, ``B``, ``OW``, ``OB`` (and ``AA``). Returns the number of rows trained on.
     """
     n_layers = units.shape[0] - 1
     a_off = np.zeros(n_layers + 2, np.int64)
@@ -362,7 +379,7 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off,
     state[0] = np.uint64(seed)
 
     (adaptive, nesterov, fast, loss, dist, rho, eps, l1, l2, max_w2, check_w2, indrop,
-     has_mom, lam) = _hyper(fp, ip)
+     has_mom, lam, ae) = _hyper(fp, ip)
     skip_zero = fast or ((not adaptive) and (not has_mom) and l1 == 0 and l2 == 0 and lam == 0)
     has_w = rw.shape[0] > 0
     has_off = off.shape[0] > 0
@@ -372,6 +389,11 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off,
     oa = a_off[n_layers]
     eg_w = OW[0]
     edx_w = OW[1]
+    beta = np.float32(fp[FP_SPARSITY])
+    sparse = beta > 0 and AA.shape[0] == B.shape[0]
+    target_act = np.float32(fp[FP_AVG_ACT])
+    keep_avg = np.float32(0.999)
+    new_avg = np.float32(0.001)
 
     for it in range(rows.shape[0]):
         row = rows[it]
@@ -417,6 +439,9 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off,
                     else:
                         a[ao + r] = z0
                         win[ao + r] = 0
+            if sparse and l < n_layers - 1:
+                for r in range(nr):
+                    AA[bo + r] = keep_avg * AA[bo + r] + new_avg * a[ao + r]
         # ---- output error
         wr = rw[row] if has_w else np.float32(1.0)
         if act[out_l] == _SOFTMAX:
@@ -433,6 +458,14 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off,
             for j in range(n_out):
                 a[oa + j] = a[oa + j] / s
             _softmax_error(a[oa:oa + n_out], target, loss, wr, g[oa:oa + n_out])
+        elif ae != AE_OFF:
+            # reconstruction of the un-dropped input (denoising autoencoder)
+            code = act[out_l]
+            for j in range(n_out):
+                gj = dist_gradient(dist, np.float64(a[oa + j]), np.float64(X[row, j]), fp) * wr
+                if ae == AE_EXACT:
+                    gj *= _derivative(code, a[oa + j])
+                g[oa + j] = gj
         else:
             f = np.float64(a[oa])
             if has_off:
@@ -477,8 +510,10 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, units, kk, w_off, b_off,
                                                lam, r_l, m_l, has_mom, nesterov)
                 if check_w2:
                     _max_w2(W, wo + r * k * cols, k * cols, max_w2)
-                _update_bias(B, OB, CB, bo + j, gr, sumg2 / np.float32(cols), adaptive, rho,
-                             eps, r_l, m_l, has_mom, nesterov, l1, l2, lam)
+                rate_b = _update_bias(B, OB, CB, bo + j, gr, sumg2 / np.float32(cols), adaptive,
+                                      rho, eps, r_l, m_l, has_mom, nesterov, l1, l2, lam)
+                if sparse and l < n_layers - 1:
+                    B[bo + j] -= rate_b * beta * (AA[bo + j] - target_act)
             if propagate:
                 code = act[l - 1]
                 dropped = drop[l - 1] > 0.0
@@ -554,7 +589,7 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, CW, CB, units, kk, w_o
     state = np.empty(1, np.uint64)
     state[0] = np.uint64(seed)
     (adaptive, nesterov, fast, loss, dist, rho, eps, l1, l2, max_w2, check_w2, indrop,
-     has_mom, lam) = _hyper(fp, ip)
+     has_mom, lam, ae) = _hyper(fp, ip)
     has_w = rw.shape[0] > 0
     has_off = off.shape[0] > 0
     n_in = units[0]
@@ -673,6 +708,14 @@ def sgd_batches(X, y, rw, off, rows, batch, W, B, OW, OB, CW, CB, units, kk, w_o
                 for j in range(n_out):
                     out[i, j] = np.exp(np.float64(out[i, j] - zmax)) / s
                 _softmax_error(out[i], target, loss, wr * inv_nb, G[i])
+            elif ae != AE_OFF:
+                code = act[n_layers - 1]
+                for j in range(n_out):
+                    gj = dist_gradient(dist, np.float64(out[i, j]), np.float64(X[row, j]),
+                                       fp) * wr * inv_nb
+                    if ae == AE_EXACT:
+                        gj *= _derivative(code, out[i, j])
+                    G[i, j] = gj
             else:
                 f = np.float64(out[i, 0])
                 if has_off:

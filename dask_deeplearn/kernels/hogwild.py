@@ -67,12 +67,17 @@ class KernelParams:
         fp[_sgd.FP_QALPHA] = p["quantile_alpha"]
         fp[_sgd.FP_HUBER] = huber_delta
         fp[_sgd.FP_ELASTIC] = elastic
+        if p.get("autoencoder"):
+            fp[_sgd.FP_SPARSITY] = float(p.get("sparsity_beta", 0.0))
+            fp[_sgd.FP_AVG_ACT] = float(p.get("average_activation", 0.0))
         ip = np.zeros(_sgd.N_IP, dtype=np.int64)
         ip[_sgd.IP_ADAPTIVE] = int(bool(p["adaptive_rate"]))
         ip[_sgd.IP_NESTEROV] = int(bool(p["nesterov_accelerated_gradient"]))
         ip[_sgd.IP_FAST] = int(bool(p["fast_mode"]))
         ip[_sgd.IP_LOSS] = _sgd.LOSS_QUADRATIC if p["loss"] == "Quadratic" else _sgd.LOSS_CROSSENTROPY
         ip[_sgd.IP_DIST] = _sgd.DIST_CODES[distribution]
+        if p.get("autoencoder"):
+            ip[_sgd.IP_AE] = _sgd.AE_H2O if p.get("h2o_compat") else _sgd.AE_EXACT
         return cls(fp=fp, ip=ip, mini_batch_size=int(p["mini_batch_size"]))
 
 
@@ -167,8 +172,8 @@ def train_partition(
     state : ModelState
         Mutated in place (weights, biases, optimiser state, ``processed``).
     X : ndarray of shape (n_rows, n_inputs), float32, C-contiguous
-    y : ndarray of shape (n_rows,), float32
-        Class index or training-space target.
+    y : ndarray of shape (n_rows,), float32, or None
+        Class index or training-space target; None for an autoencoder.
     weight, offset : ndarray of shape (n_rows,), float32, or None
     n_samples : int
         Rows to train on (H2O's per-node share of ``train_samples_per_iteration``).
@@ -188,7 +193,7 @@ def train_partition(
         Rows actually trained on (added to ``state.processed``).
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
-    y = np.ascontiguousarray(y, dtype=np.float32)
+    y = _empty_f32() if y is None else np.ascontiguousarray(y, dtype=np.float32)
     rw = _empty_f32() if weight is None else np.ascontiguousarray(weight, dtype=np.float32)
     off = _empty_f32() if offset is None else np.ascontiguousarray(offset, dtype=np.float32)
     nthreads = max(1, min(int(nthreads), max(1, X.shape[0])))
@@ -220,7 +225,8 @@ def train_partition(
         tail = (_thread_seed(seed, t), n0 + t, nthreads)
         if kp.mini_batch_size > 1:
             return int(_sgd.sgd_batches(X, y, rw, off, rows, kp.mini_batch_size, *common, *tail))
-        return int(_sgd.sgd_rows(X, y, rw, off, rows, *common, *tail))
+        head, rest = common[:6], common[6:]
+        return int(_sgd.sgd_rows(X, y, rw, off, rows, *head, state.AA, *rest, *tail))
 
     with threadpool_limits(limits=1, user_api="blas"):
         if nthreads == 1:

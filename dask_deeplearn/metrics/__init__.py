@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import Sequence, TypeVar
 
+from ._autoencoder import AutoEncoderPartial, autoencoder_partial
 from ._auc import NBINS, AUCBins, weighted_quantile
 from ._binomial import BinomialPartial, binomial_partial
 from ._model_metrics import (
@@ -51,6 +52,7 @@ from ._regression import DISTRIBUTIONS, RegressionPartial, deviance_per_row, reg
 __all__ = [
     "AUCBins",
     "AUC_TYPES",
+    "AutoEncoderPartial",
     "BOUNDED_BELOW_BY_ZERO",
     "BinomialPartial",
     "DISTRIBUTIONS",
@@ -60,6 +62,7 @@ __all__ = [
     "NBINS",
     "RegressionPartial",
     "STOPPING_METRIC_DIRECTION",
+    "autoencoder_partial",
     "binomial_partial",
     "confusion_matrix_frame",
     "deviance_per_row",
@@ -71,7 +74,8 @@ __all__ = [
     "weighted_quantile",
 ]
 
-Partial = TypeVar("Partial", RegressionPartial, BinomialPartial, MultinomialPartial)
+Partial = TypeVar("Partial", RegressionPartial, BinomialPartial, MultinomialPartial,
+                  AutoEncoderPartial)
 
 
 def merge_partials(parts: Sequence[Partial]) -> Partial:
@@ -82,7 +86,8 @@ def merge_partials(parts: Sequence[Partial]) -> Partial:
 
     Parameters
     ----------
-    parts : sequence of RegressionPartial, BinomialPartial or MultinomialPartial
+    parts : sequence of RegressionPartial, BinomialPartial, MultinomialPartial or
+        AutoEncoderPartial
 
     Returns
     -------

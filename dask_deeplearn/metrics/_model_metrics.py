@@ -166,7 +166,7 @@ class ModelMetrics:
     Attributes
     ----------
     category : str
-        ``"Regression"``, ``"Binomial"`` or ``"Multinomial"``.
+        ``"Regression"``, ``"Binomial"``, ``"Multinomial"`` or ``"AutoEncoder"``.
     nobs : int
         Rows used (NA actual, NA prediction, and zero or NA weight rows are not).
     sum_weights : float
@@ -324,6 +324,8 @@ class ModelMetrics:
                          + (f" ({self.distribution})" if self.distribution else ""))
             if self.huber_delta is not None:
                 lines.append(f"Huber delta: {fmt(self.huber_delta)}")
+        elif self.category == "AutoEncoder":
+            return "\n".join(lines)
         else:
             lines.append(f"LogLoss: {fmt(self.logloss)}")
             lines.append(f"Mean Per-Class Error: {fmt(self.mean_per_class_error)}")

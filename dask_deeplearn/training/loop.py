@@ -119,7 +119,7 @@ def run_training(
         Initial model (not modified when the backend returns new states).
     params : dict
         Effective parameters.
-    task : {"classification", "regression"}
+    task : {"classification", "regression", "autoencoder"}
     n_classes : int or None
     seed : int
         Resolved model seed.
@@ -146,7 +146,7 @@ def run_training(
     N = backend.n_rows
     epochs = float(params["epochs"])
     stopping_rounds = int(params["stopping_rounds"])
-    default_metric = "logloss" if task == "classification" else "deviance"
+    default_metric = {"classification": "logloss", "autoencoder": "MSE"}.get(task, "deviance")
     stopping_metric = params.get("stopping_metric") or default_metric
     best_metric = params.get("stopping_metric") or default_metric
     max_runtime = float(params["max_runtime_secs"])
@@ -216,7 +216,12 @@ def run_training(
             on_score(pd.DataFrame(rows), line, state, train_m, valid_m)
 
     last_dt = 0.0
-    if epochs <= 0:
+    if task == "autoencoder" and (history is None or not len(history)):
+        # H2O starts an autoencoder's history with the untrained model scored (§8.3),
+        # instead of a supervised model's row of NaN
+        rows.clear()
+        score_now(epochs <= 0)
+    elif epochs <= 0:
         score_now(True)
         stop_reason = "epochs"
     tspi_param = int(params["train_samples_per_iteration"])

@@ -14,7 +14,7 @@ from .. import metrics as _metrics
 from ..network import ModelState, forward
 
 __all__ = ["LOG_LINK", "predict_block", "block_partial", "score_block", "history_columns",
-           "history_values"]
+           "history_values", "reconstruction_errors"]
 
 #: distributions with a log link: predictions are ``min(1e19, exp(output))``
 LOG_LINK = frozenset({"poisson", "gamma", "tweedie"})
@@ -59,6 +59,27 @@ def predict_block(
     if distribution in LOG_LINK:
         pred = np.minimum(np.exp(pred), 1e19)
     return pred
+
+
+def reconstruction_errors(state: ModelState, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An autoencoder's reconstruction of a transformed block and its squared errors.
+
+    Parameters
+    ----------
+    state : ModelState
+        An autoencoder (``spec.output == "autoencoder"``).
+    X : ndarray of shape (n_samples, n_inputs), float32
+        Transformed (normalised, one-hot) inputs.
+
+    Returns
+    -------
+    reconstruction, squared_error : ndarray of shape (n_samples, n_inputs), float64
+        The network output and ``(output - input)**2`` per expanded input (semantics §12).
+    """
+    out = forward(state.spec, state.W, state.B, X)
+    se = out - np.asarray(X, dtype=np.float64)
+    np.square(se, out=se)
+    return out, se
 
 
 def block_partial(
@@ -115,6 +136,8 @@ def history_columns(task: str, n_classes: int | None) -> list[str]:
     """Metric columns of the scoring history for one frame (without prefix), §8.3."""
     if task == "regression":
         return ["rmse", "deviance", "mae", "r2"]
+    if task == "autoencoder":
+        return ["rmse", "mse"]
     cols = ["rmse", "logloss", "r2"]
     if n_classes == 2:
         cols += ["auc", "pr_auc", "lift"]
@@ -126,6 +149,7 @@ def history_columns(task: str, n_classes: int | None) -> list[str]:
 
 _HISTORY_ATTR = {
     "rmse": "rmse",
+    "mse": "mse",
     "deviance": "mean_residual_deviance",
     "mae": "mae",
     "r2": "r2",
@@ -155,7 +179,11 @@ def score_block(
     distribution: str,
     params: dict[str, Any],
 ) -> Any:
-    """Metric partial of ``state`` on one transformed block (with a response)."""
+    """Metric partial of ``state`` on one transformed block (with a response, or any
+    block for an autoencoder)."""
+    if task == "autoencoder":
+        _, se = reconstruction_errors(state, block.X)
+        return _metrics.autoencoder_partial(se.mean(axis=1))
     pred = predict_block(
         state,
         block.X,

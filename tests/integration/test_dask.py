@@ -397,3 +397,27 @@ def test_score_parquet_keeps_ids_and_partitioning(client, tmp_path):
         score_parquet(model, src, tmp_path / "o2", keep=["nope"], client=client)
     with pytest.raises(DataError, match="Cannot read Parquet dataset"):
         score_parquet(model, tmp_path / "missing", tmp_path / "o3")
+
+
+def test_autoencoder_trains_on_workers_and_scores_lazily(client, digits):
+    from dask_deeplearn import DeepLearningAutoEncoder
+
+    train, test, cols = digits
+    ddf = _dask(train[cols], 4)
+    ae = DeepLearningAutoEncoder(hidden=[16], activation="Tanh", epochs=4, seed=1,
+                                 sparsity_beta=0.05, average_activation=-0.2,
+                                 ignore_const_cols=False, quiet_mode=True)
+    ae.fit(ddf, validation_data=_dask(test[cols], 2), client=client)
+    assert ae.backend_ == "dask" and len(ae.worker_rows_) == 2
+    h = ae.scoring_history_
+    assert h.loc[0, "iterations"] == 0 and h["validation_mse"].iloc[-1] < h.loc[0, "validation_mse"]
+    # the workers' running mean activations are averaged like the weights
+    assert ae.state_.AA.shape == (ae.state_.spec.n_biases,) and np.all(ae.state_.AA[:16] != 0)
+    with client.as_current():
+        lazy = ae.anomaly(ddf)
+        feats = ae.deepfeatures(ddf, 0)
+        assert isinstance(lazy, dd.DataFrame) and list(feats.columns)[0] == "DF.L1.C1"
+        got = lazy.compute()
+        perf = ae.model_performance(ddf)
+    pd.testing.assert_frame_equal(got.sort_index(), ae.anomaly(train[cols]).sort_index())
+    assert perf.mse == pytest.approx(got["Reconstruction.MSE"].mean())

@@ -502,6 +502,12 @@ COMBOS: list[Any] = [
                  ["autoencoder", "stopping_metric='logloss'"], id="ae-stopping-metric"),
     pytest.param({"autoencoder": True, "activation": "Maxout"},
                  ["autoencoder", "activation='Maxout'"], id="ae-maxout"),
+    # H2O lets MaxoutWithDropout through and builds a Maxout output layer; we refuse it
+    pytest.param({"autoencoder": True, "activation": "MaxoutWithDropout"},
+                 ["autoencoder", "activation='MaxoutWithDropout'"], id="ae-maxout-dropout"),
+    pytest.param({"autoencoder": True, "sparsity_beta": 0.1, "activation": "Tanh",
+                  "average_activation": 0.1, "mini_batch_size": 8},
+                 ["sparsity_beta", "mini_batch_size=8"], id="ae-sparse-minibatch"),
     pytest.param({"autoencoder": True, "sparsity_beta": 0.1, "activation": "Tanh",
                   "average_activation": 1.0},
                  ["autoencoder", "sparsity_beta=0.1", "activation='Tanh'",
@@ -555,7 +561,6 @@ def test_invalid_combinations(given: dict[str, Any], mentioned: list[str]) -> No
 
 
 @pytest.mark.parametrize("given", [
-    {"autoencoder": True, "activation": "MaxoutWithDropout"},
     {"autoencoder": True, "sparsity_beta": 0.1, "activation": "Tanh",
      "average_activation": 0.5},
     {"autoencoder": True, "sparsity_beta": 0.1, "activation": "Rectifier",
@@ -612,18 +617,13 @@ def test_weights_and_offset_warn() -> None:
 # --------------------------------------------------------------------------------------
 
 NON_DEFAULTS = {
-    "autoencoder": True, "pretrained_autoencoder": object(), "average_activation": 0.5,
-    "sparsity_beta": 0.1, "initial_weights": [None], "initial_biases": [None],
-    "export_weights_and_biases": True, "nfolds": 5, "fold_column": "fold",
+    "nfolds": 5, "fold_column": "fold",
     "fold_assignment": "Modulo", "keep_cross_validation_models": False,
     "keep_cross_validation_predictions": True, "keep_cross_validation_fold_assignment": True,
     "balance_classes": True, "class_sampling_factors": [1.0, 2.0],
     "custom_metric_func": _metric,
 }
 ISSUES = {
-    "autoencoder (issue 5)": ["autoencoder", "pretrained_autoencoder", "average_activation",
-                              "sparsity_beta", "initial_weights", "initial_biases",
-                              "export_weights_and_biases"],
     "cross-validation and class balancing (issue 6)": [
         "nfolds", "fold_column", "fold_assignment", "keep_cross_validation_models",
         "keep_cross_validation_predictions", "keep_cross_validation_fold_assignment",
@@ -666,9 +666,9 @@ def test_not_implemented_silent_for_defaults() -> None:
 
 
 def test_not_implemented_first_in_table_order() -> None:
-    with pytest.raises(NotImplementedError, match="'initial_weights'"):
+    with pytest.raises(NotImplementedError, match="'balance_classes'"):
         not_implemented({"checkpoint": "m.zip", "elastic_averaging": True,
-                         "initial_weights": [None]}, OWNER)
+                         "nfolds": 3, "balance_classes": True}, OWNER)
 
 
 # --------------------------------------------------------------------------------------
