@@ -14,9 +14,7 @@ Three steps turn what the user typed into what training uses:
    float), then runs the checks of H2O's ``DeepLearningModel.validate`` that need no data,
    and emits H2O's warnings.  Every error has the same form: the parameter and its owner,
    what is allowed, the value received (as its repr) and, where it helps, a fix.
-2. :func:`not_implemented` refuses a non-default value of a parameter whose feature is not
-   built yet.
-3. :func:`resolve_effective` runs the checks that need the data (task, number of classes,
+2. :func:`resolve_effective` runs the checks that need the data (task, number of classes,
    response minimum) and applies H2O's ``Sanity.modifyParms`` rewrite rules to give the
    effective parameters.  The user's values are never changed: each step returns a new dict.
 
@@ -93,7 +91,6 @@ __all__ = [
     "StrOrNone",
     "canonical",
     "default_params",
-    "not_implemented",
     "params_docstring",
     "resolve_effective",
     "union",
@@ -607,8 +604,6 @@ class Param:
     checkpoint_modifiable : bool
         Whether it may change when training resumes from a checkpoint (H2O's
         ``cp_modifiable`` list).
-    implemented_by : str or None, default=None
-        The later feature that will implement a non-default value, or None when it works.
     """
 
     name: str
@@ -616,10 +611,8 @@ class Param:
     constraint: Constraint
     doc: str
     checkpoint_modifiable: bool
-    implemented_by: str | None = None
 
 
-_CV = "cross-validation and class balancing (issue 6)"
 
 _FLOAT_MAX = 3.4028235e38
 _INT_MAX = 2147483647
@@ -851,11 +844,11 @@ _TABLE: tuple[Param, ...] = (
           "averaging (H2O default 1e-3).", True),
     Param("balance_classes", False, Boolean(),
           "Over/under-sample the classes of the training data to balance them "
-          "(H2O default False; scikit-learn ``class_weight='balanced'``).", False, _CV),
+          "(H2O default False; scikit-learn ``class_weight='balanced'``).", False),
     Param("class_sampling_factors", None,
           union(NoneValue(), FloatSequence(0, None, closed="neither")),
           "Sampling factor of each class in sorted order, used with "
-          "``balance_classes=True`` (H2O default None, computed).", False, _CV),
+          "``balance_classes=True`` (H2O default None, computed).", False),
     Param("max_after_balance_size", 5.0, Interval(float, 0, None, closed="neither"),
           "Largest size of the balanced training data relative to the original "
           "(H2O default 5.0).", False),
@@ -879,18 +872,18 @@ _TABLE: tuple[Param, ...] = (
           "(H2O default 'AUTO').", False),
     Param("nfolds", 0, Interval(int, 0, None),
           "Number of cross-validation folds, 0 for none (H2O default 0; scikit-learn "
-          "``cv``).", False, _CV),
+          "``cv``).", False),
     Param("fold_assignment", "AUTO", Options("AUTO", "Random", "Modulo", "Stratified"),
           "How rows are assigned to folds when ``nfolds > 0`` and no ``fold_column`` "
-          "(H2O default 'AUTO', i.e. 'Random').", False, _CV),
+          "(H2O default 'AUTO', i.e. 'Random').", False),
     Param("fold_column", None, StrOrNone(),
-          "Column holding each row's cross-validation fold (H2O default None).", False, _CV),
+          "Column holding each row's cross-validation fold (H2O default None).", False),
     Param("keep_cross_validation_models", True, Boolean(),
-          "Keep the cross-validation models (H2O default True).", True, _CV),
+          "Keep the cross-validation models (H2O default True).", True),
     Param("keep_cross_validation_predictions", False, Boolean(),
-          "Keep the cross-validation predictions (H2O default False).", True, _CV),
+          "Keep the cross-validation predictions (H2O default False).", True),
     Param("keep_cross_validation_fold_assignment", False, Boolean(),
-          "Keep the cross-validation fold assignment (H2O default False).", True, _CV),
+          "Keep the cross-validation fold assignment (H2O default False).", True),
     Param("auc_type", "AUTO",
           Options("AUTO", "NONE", "MACRO_OVR", "WEIGHTED_OVR", "MACRO_OVO", "WEIGHTED_OVO"),
           "Averaging of the multinomial AUC, 'AUTO' computing none (H2O default 'AUTO'; "
@@ -913,8 +906,9 @@ _TABLE: tuple[Param, ...] = (
     Param("ignored_columns", None, union(NoneValue(), StrList()),
           "Columns of the frame that are not used as inputs (H2O default None).", False),
     Param("custom_metric_func", None, CallableOrNone(),
-          "A custom metric computed at each scoring event (H2O default None; scikit-learn "
-          "``scoring``).", True, _CV),
+          "A custom metric ``func(actual, predicted, weight) -> float`` computed at each "
+          "scoring event and shown in the history as ``*_custom`` (H2O default None; "
+          "scikit-learn ``scoring``).", True),
     Param("h2o_compat", False, Boolean(),
           "Reproduce H2O quirks that are fixed by default, e.g. reset "
           "``mini_batch_size`` to 1 (not an H2O parameter; default False).", False),
@@ -1070,6 +1064,14 @@ def _check_combinations(p: Mapping[str, Any], owner: str) -> None:
     if p["nfolds"] == 1:
         raise _conflict(owner, "nfolds=1 is not allowed",
                         "Use nfolds=0 (no cross-validation) or nfolds >= 2.")
+    if p["nfolds"] > 0 and p["fold_column"] is not None:
+        raise _conflict(owner, f"nfolds and fold_column cannot both be given "
+                               f"({_kv(p, 'nfolds', 'fold_column')})",
+                        "The fold column defines the folds: use nfolds=0.")
+    if p["fold_column"] is not None and p["fold_assignment"] != "AUTO":
+        raise _conflict(owner, f"fold_assignment cannot be used with a fold_column "
+                               f"({_kv(p, 'fold_assignment', 'fold_column')})",
+                        "Use fold_assignment='AUTO'.")
     ratios, hidden, act = p["hidden_dropout_ratios"], p["hidden"], p["activation"]
     if ratios is not None and act not in _DROPOUT_ACTIVATIONS:
         raise _conflict(owner, f"cannot specify hidden_dropout_ratios with a non-dropout "
@@ -1217,58 +1219,6 @@ DeepLearningRegressor must be a float in the range [0, inf). Got -1 instead.
     _check_combinations(out, owner)
     _emit_warnings(out, owner)
     return out
-
-
-def _is_default(param: Param, value: Any) -> bool:
-    default = param.default
-    if default is None:
-        return value is None
-    if isinstance(param.constraint, Options) and isinstance(value, str):
-        return param.constraint.accepts(value) and param.constraint.convert(value) == default
-    if _is_bool(default) != _is_bool(value):
-        return False
-    try:
-        return bool(value == default)
-    except (TypeError, ValueError):
-        return False
-
-
-def not_implemented(params: Mapping[str, Any], owner: str) -> None:
-    """Refuse a non-default value of a parameter whose feature is not built yet.
-
-    Parameters
-    ----------
-    params : mapping of str to object
-        Parameter values (raw or validated); names absent count as defaults.
-    owner : str
-        Estimator class name, used in the message.
-
-    Raises
-    ------
-    NotImplementedError
-        For the first such parameter in table order, naming the feature (and its issue)
-        that will implement it.
-
-    Examples
-    --------
-    >>> not_implemented({"checkpoint": None, "nfolds": 0}, "DeepLearningClassifier")
-    >>> not_implemented({"nfolds": 5}, "DeepLearningClassifier")
-    Traceback (most recent call last):
-    ...
-    NotImplementedError: The 'nfolds' parameter of DeepLearningClassifier is not \
-implemented yet: it arrives with cross-validation and class balancing (issue 6). \
-Got 5 instead of the default 0.
-    """
-    for param in _TABLE:
-        if param.implemented_by is None or param.name not in params:
-            continue
-        value = params[param.name]
-        if not _is_default(param, value):
-            raise NotImplementedError(
-                f"The {param.name!r} parameter of {owner} is not implemented yet: it arrives "
-                f"with {param.implemented_by}. Got {value!r} instead of the default "
-                f"{param.default!r}."
-            )
 
 
 # --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pandas as pd
 from .exceptions import DataError
 from .network import ModelState
 from .network import hidden_activations
+from .training.balance import class_correction
 from .training.scoring import predict_block, reconstruction_errors, score_block
 
 __all__ = ["Scorer"]
@@ -81,7 +82,8 @@ class Scorer:
             X, offset = info.transform_X(frame), None
         return predict_block(self.state, X, offset, task=self.task,
                              distribution=self.distribution,
-                             response_mean=info.response_mean, response_sd=info.response_sd)
+                             response_mean=info.response_mean, response_sd=info.response_sd,
+                             class_correction=class_correction(self.params))
 
     def label_index(self, proba: np.ndarray) -> np.ndarray:
         """Class index per row: binomial ``p1 >= threshold``, else the arg-max."""
@@ -207,8 +209,12 @@ class Scorer:
             raise DataError(f"The frame has no response column {info.response!r} to score against.")
         if block.n_rows == 0:
             return None
+        actual = None
+        if self.task == "regression":
+            # the response in full precision (the block holds it as float32)
+            actual = pd.to_numeric(frame[info.response]).to_numpy(np.float64)[block.index]
         return score_block(self.state, block, data_info=info, task=self.task,
-                           distribution=self.distribution, params=self.params)
+                           distribution=self.distribution, params=self.params, actual=actual)
 
     # the names the Dask tasks call (an estimator offers the same two)
     def _predict_pandas(self, frame: pd.DataFrame, kind: str) -> Any:

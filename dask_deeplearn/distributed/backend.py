@@ -31,6 +31,7 @@ from ..exceptions import DataError
 from ..kernels import KernelParams
 from ..metrics import merge_partials
 from ..network import ModelState
+from ..training.balance import MODEL_KEY
 from . import tasks
 
 __all__ = ["ClusterLostError", "DaskBackend", "average_states", "plan_blocks", "replica_fits"]
@@ -173,12 +174,16 @@ class DaskBackend:
     seed : int
     name : str, optional
         Short id used in task keys (``ddl-train-iter-3-<name>-0``).
+    balance : ndarray, optional
+        Per-class sampling ratios (``balance_classes``): every training block is resampled
+        on its worker, and ``params["model_class_distribution"]`` is set.
     """
 
     def __init__(self, client: Client, train: Any, valid: Any | None, *, data_info: Any,
                  task: str, distribution: str, params: dict[str, Any], seed: int,
-                 name: str | None = None) -> None:
+                 name: str | None = None, balance: np.ndarray | None = None) -> None:
         self.client = client
+        self.balance = balance
         self.data_info = data_info
         self.task = task
         self.distribution = distribution
@@ -205,6 +210,27 @@ class DaskBackend:
             info = self.client.scheduler_info(n_workers=-1)["workers"]
         return {a: w for a, w in sorted(info.items()) if w.get("nthreads", 0) > 0}
 
+    def _balanced(self, blocks: list[Future]) -> list[Future]:
+        """Resample every block by class where it lives; record the balanced frequencies.
+
+        A class that comes out empty is redrawn with the next seed (up to 10 times, as H2O).
+        """
+        client = self.client
+        n_classes = len(self.data_info.classes)
+        for attempt in range(10):
+            out = [client.submit(tasks.ddl_balance, b, self.balance,
+                                 self.seed + 0x580FF13 + attempt + 7919 * i, pure=False,
+                                 key=f"ddl-balance-{self.name}-{attempt}-{i}")
+                   for i, b in enumerate(blocks)]
+            counts = np.sum(client.gather([client.submit(tasks.ddl_class_counts, b, n_classes,
+                                                          pure=False) for b in out]), axis=0)
+            if not np.any((counts == 0) & (self.balance > 0)):
+                break
+        self.params[MODEL_KEY] = (counts / counts.sum()).tolist()
+        self.events.append(f"classes balanced: {int(counts.sum()):,} training rows "
+                           f"(per class {counts.tolist()})")
+        return out
+
     def _transform(self, frame: Any, prefix: str) -> list[Future]:
         parts = frame.to_delayed()
         graph = [dask.delayed(tasks.ddl_transform)(p, self._info,
@@ -220,11 +246,14 @@ class DaskBackend:
         workers = self._workers()
         # the model's metadata travels once per worker, not once per task
         self._info = client.scatter(self.data_info, hash=False)
-        self._params_f = client.scatter(p, hash=False)
         n_workers = len(workers)
         if p["force_load_balance"] and train.npartitions < n_workers and self.data_info.n_rows >= n_workers:
             train = train.repartition(npartitions=n_workers)
         blocks = self._transform(train, "ddl-transform")
+        if self.balance is not None:
+            blocks = self._balanced(blocks)
+        # (after balancing: the scoring tasks read the balanced class frequencies)
+        self._params_f = client.scatter(p, hash=False)
         rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:

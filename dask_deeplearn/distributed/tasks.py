@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..training.balance import balance_block, block_class_counts
 from ..kernels import KernelParams, train_partition
 from ..network import ModelState
 from ..preprocessing.data_info import Block
@@ -78,6 +79,16 @@ def ddl_prepare(expected: str | None, *blocks: Block) -> Block:
     the training task that uses the block checks where it runs.
     """
     return concat_blocks(blocks)
+
+
+def ddl_balance(block: Block, ratios: np.ndarray, seed: int) -> Block:
+    """One training block resampled by class (``balance_classes``, semantics §10)."""
+    return balance_block(block, ratios, seed)
+
+
+def ddl_class_counts(block: Block, n_classes: int) -> np.ndarray:
+    """Rows per class of one (balanced) training block."""
+    return block_class_counts(block, n_classes)
 
 
 def ddl_rows(block: Block) -> int:

@@ -24,12 +24,18 @@ from ..network import NetworkSpec, ModelState, init_state
 from ..params import (
     CHECKPOINT_MODIFIABLE,
     PARAMETERS,
-    not_implemented,
     params_docstring,
     resolve_effective,
     validate_params,
 )
 from ..preprocessing import DataInfo
+from ..training.balance import (
+    MODEL_KEY,
+    PRIOR_KEY,
+    balance_block,
+    block_class_counts,
+    sampling_ratios,
+)
 from ..training.local import LocalBackend, available_cores
 from ..training.loop import TrainResult, run_training
 from ..training.progress import ProgressReporter
@@ -40,6 +46,28 @@ __all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
 
 _RESPONSE = "__response__"
 _WEIGHT = "__weight__"
+
+
+def _balance_ratios(info: DataInfo, eff: dict[str, Any]) -> np.ndarray | None:
+    """Class sampling ratios of ``balance_classes`` (None when off); records the priors."""
+    if not eff["balance_classes"] or info.task != "classification":
+        return None
+    counts = np.asarray(info.class_counts, dtype=np.float64)
+    eff[PRIOR_KEY] = (counts / counts.sum()).tolist()
+    return sampling_ratios(counts, factors=eff["class_sampling_factors"],
+                           max_after_balance_size=float(eff["max_after_balance_size"]))
+
+
+def _balance_local(train: Any, ratios: np.ndarray, eff: dict[str, Any], seed: int,
+                   n_classes: int) -> Any:
+    """The balanced in-memory training block (redrawn if a class came out empty, as H2O)."""
+    for attempt in range(10):
+        out = balance_block(train, ratios, seed + 0x580FF13 + attempt)
+        counts = block_class_counts(out, n_classes)
+        if not np.any((counts == 0) & (ratios > 0)):
+            break
+    eff[MODEL_KEY] = (counts / counts.sum()).tolist()
+    return out
 
 
 def with_h2o_parameters(cls: type) -> type:
@@ -301,7 +329,9 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     ) -> "DeepLearningBase":
         owner = type(self).__name__
         params = validate_params(self._params(), owner)
-        not_implemented(params, owner)
+        if params["nfolds"] > 0 or params["fold_column"] is not None:
+            return self._fit_cv(frame, response, valid, params, features=features, task=task,
+                                classes=classes, weights_column=weights_column, client=client)
         if params["weights_column"] is not None and weights_column is None:
             weights_column = params["weights_column"]
         is_dask = _is_dask(frame) or (valid is not None and _is_dask(valid))
@@ -332,6 +362,9 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                     f"response{', missing values (missing_values_handling=Skip)' if eff['missing_values_handling'] == 'Skip' else ''}"
                     f"{' or zero weights' if weights_column else ''}."
                 )
+            ratios = _balance_ratios(info, eff)
+            if ratios is not None:
+                train = _balance_local(train, ratios, eff, seed, len(info.classes))
             vblock = info.transform(valid, training=True) if valid is not None else None
             if vblock is not None and vblock.X.shape[0] == 0:
                 raise DataError("The validation frame has no rows with a response.")
@@ -360,7 +393,8 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                 info, state = self._continue_from(prev, info, eff, state)
                 _check_dense_size(info, math.ceil(info.n_rows / max(1, frame.npartitions)))
                 backend = DaskBackend(c, frame, valid, data_info=info, task=info.task,
-                                      distribution=eff["distribution"], params=eff, seed=seed)
+                                      distribution=eff["distribution"], params=eff, seed=seed,
+                                      balance=_balance_ratios(info, eff))
                 try:
                     result = self._run(backend, state, eff, info, seed, prev)
                 finally:
@@ -370,6 +404,124 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
             self._set_fitted(result, info, eff, seed, max(backend.nthreads.values()))
             self.backend_ = "dask"
             self.worker_rows_ = backend.worker_map()
+        return self
+
+    # ------------------------------------------------------------------ cross-validation
+    def _xval_metrics(self) -> Any:
+        """The cross-validation metrics (clear error when the fit had no cross-validation)."""
+        self._check_fitted()
+        m = getattr(self, "cross_validation_metrics_", None)
+        if m is None:
+            raise InvalidParameterError(
+                f"This {type(self).__name__} was fitted without cross-validation; set "
+                "nfolds >= 2 (or a fold_column) to get cross-validation metrics.")
+        return m
+
+    def _fit_cv(self, frame: Any, response: str, valid: Any | None, params: dict[str, Any], *,
+                features: Sequence[str] | None, task: str, classes: Sequence[Any] | None,
+                weights_column: str | None, client: Any) -> "DeepLearningBase":
+        """N-fold cross-validation, then the main model on every row (semantics §9.4)."""
+        is_dask = _is_dask(frame) or (valid is not None and _is_dask(valid))
+        use_dask = params["backend"] == "dask" or is_dask or client is not None or (
+            params["backend"] == "auto" and (params["scheduler_address"] is not None
+                                             or _default_client_exists()))
+        if not use_dask:
+            return self._run_cv(frame, response, valid, params, features=features, task=task,
+                                classes=classes, weights_column=weights_column, client=None)
+        from ..distributed import as_dask, training_session
+
+        # one session for every CV model and the main model (not one embedded cluster each)
+        with training_session(client, params["scheduler_address"]) as c:
+            return self._run_cv(as_dask(frame, c), response, as_dask(valid, c), params,
+                                features=features, task=task, classes=classes,
+                                weights_column=weights_column, client=c)
+
+    def _run_cv(self, frame: Any, response: str, valid: Any | None, params: dict[str, Any], *,
+                features: Sequence[str] | None, task: str, classes: Sequence[Any] | None,
+                weights_column: str | None, client: Any) -> "DeepLearningBase":
+        from ._cv import FOLD, HoldoutScorer, assign_folds, cv_summary
+
+        seed = _resolve_seed(params["seed"])
+        fold_column = params["fold_column"]
+        framed, n_folds, _ = assign_folds(
+            frame, nfolds=int(params["nfolds"]), fold_assignment=params["fold_assignment"],
+            fold_column=fold_column, response=response if task == "classification" else None,
+            seed=seed)
+        drop = [c for c in (fold_column, FOLD) if c is not None]
+        if features is not None:
+            features = [f for f in features if f not in drop]
+        # (the fold column is dropped from every frame the models see, never a predictor)
+        ignored = [c for c in (params["ignored_columns"] or []) if c not in drop]
+        user = self.get_params(deep=False)
+        cv_user = {**user, "seed": seed, "nfolds": 0, "fold_column": None,
+                   "fold_assignment": "AUTO", "ignored_columns": ignored or None,
+                   "checkpoint": None}
+        pending = dict(getattr(self, "_pending_fitted", {}))
+        models = []
+        for k in range(n_folds):
+            model_id = params["model_id"] or type(self).__name__
+            m = type(self)(**{**cv_user, "model_id": f"{model_id}_cv_{k + 1}"})
+            m._pending_fitted = pending
+            keep = framed[FOLD] != k
+            train_k = framed[keep].drop(columns=drop)
+            hold_k = framed[~keep].drop(columns=drop)
+            # the held-out fold is the CV model's validation frame: its early stopping and
+            # best model follow held-out metrics (H2O)
+            m._fit_frames(train_k, response, hold_k, features=features, task=task,
+                          classes=classes, weights_column=weights_column, client=client)
+            for name, value in pending.items():
+                setattr(m, name, value)
+            models.append(m)
+        # the main model: every row; with early stopping or a time limit, the CV models'
+        # mean epochs and no early stopping (H2O)
+        saved = {name: getattr(self, name) for name in (
+            "nfolds", "fold_column", "fold_assignment", "ignored_columns", "epochs",
+            "stopping_rounds", "overwrite_with_best_model", "seed")}
+        try:
+            self.nfolds, self.fold_column, self.fold_assignment = 0, None, "AUTO"
+            self.ignored_columns = ignored or None
+            self.overwrite_with_best_model = False
+            self.seed = seed
+            if int(params["stopping_rounds"]) != 0 or float(params["max_runtime_secs"]) != 0:
+                self.epochs = float(np.mean([m.epochs_ for m in models]))
+                self.stopping_rounds = 0
+            self._fit_frames(framed.drop(columns=drop), response, valid, features=features,
+                             task=task, classes=classes, weights_column=weights_column,
+                             client=client)
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+        for name in ("nfolds", "fold_column", "fold_assignment"):
+            self.params_[name] = params[name]
+        # cross-validation metrics from the combined holdout predictions
+        holdout = HoldoutScorer([m._scorer() for m in models])
+        scored = framed.drop(columns=[fold_column]) if fold_column is not None else framed
+        if _is_dask(scored):
+            from ..distributed.predict import reduce_partials
+
+            part = reduce_partials(holdout, scored)
+        else:
+            part = holdout._partial_pandas(scored)
+        info = self.data_info_
+        self.cross_validation_metrics_ = part.result(
+            domain=info.classes,
+            max_confusion_matrix_size=int(self.params_["max_confusion_matrix_size"]))
+        self.cross_validation_metrics_summary_ = cv_summary(
+            [m.validation_metrics_ for m in models])
+        self.cross_validation_models_ = models if params["keep_cross_validation_models"] else None
+        self.cross_validation_fold_assignment_ = (
+            scored[FOLD].rename("fold_assignment")
+            if params["keep_cross_validation_fold_assignment"] else None)
+        if params["keep_cross_validation_predictions"]:
+            if _is_dask(scored):
+                from ..distributed.predict import map_predict
+
+                preds = map_predict(holdout, scored, "h2o", models[0]._scorer().meta("h2o"))
+            else:
+                preds = holdout._predict_pandas(scored, "h2o")
+            self.cross_validation_holdout_predictions_ = preds
+        else:
+            self.cross_validation_holdout_predictions_ = None
         return self
 
     def _plan_fit(self, frame: Any, response: str, params: dict[str, Any], *,

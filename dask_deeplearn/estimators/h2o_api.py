@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError
+from ..exceptions import DataError, InvalidParameterError
 from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
 from .autoencoder import AutoEncoderMethods
 
@@ -181,13 +181,29 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
         return self._predict_pandas(self._scoring_frame(test_data), "h2o")
 
     def model_performance(self, test_data: pd.DataFrame | None = None, *, train: bool = False,
-                          valid: bool = False) -> Any:
-        """Metrics on ``test_data`` (which holds the response), or the training/validation ones."""
+                          valid: bool = False, xval: bool = False) -> Any:
+        """Metrics on ``test_data`` (which holds the response), or the training, validation
+        or (``xval=True``) cross-validation ones."""
         self._check_fitted()
+        if xval:
+            return self._xval_metrics()
         if test_data is None:
             return self.validation_metrics_ if valid else self.training_metrics_
         frame = self._scoring_frame(test_data)
         return self._performance(frame, self.response_column_, self.params_["weights_column"])
+
+    def cross_validation_metrics_summary(self) -> pd.DataFrame:
+        """H2O's "Cross-Validation Metrics Summary" (mean, sd and each fold per metric)."""
+        self._xval_metrics()
+        return self.cross_validation_metrics_summary_
+
+    def cross_validation_holdout_predictions(self) -> Any:
+        """The combined holdout predictions (``keep_cross_validation_predictions=True``)."""
+        self._xval_metrics()
+        if self.cross_validation_holdout_predictions_ is None:
+            raise InvalidParameterError("cross-validation predictions were not kept; fit with "
+                                        "keep_cross_validation_predictions=True.")
+        return self.cross_validation_holdout_predictions_
 
     def scoring_history(self) -> pd.DataFrame:
         """The scoring history (H2O's ``model.scoring_history()``)."""

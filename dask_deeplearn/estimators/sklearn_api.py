@@ -119,7 +119,7 @@ class _SklearnMixin(DeepLearningBase):
         return self
 
     def model_performance(self, X: Any = None, y: Any = None, *, sample_weight: Any = None,
-                          train: bool = False, valid: bool = False) -> Any:
+                          train: bool = False, valid: bool = False, xval: bool = False) -> Any:
         """H2O's ``model_performance``: metrics on new data, or the training/validation ones.
 
         Parameters
@@ -129,6 +129,9 @@ class _SklearnMixin(DeepLearningBase):
             returned (validation if ``valid`` else training).
         sample_weight : array-like, optional
         train, valid : bool, default=False
+        xval : bool, default=False
+            The cross-validation metrics (``nfolds`` or ``fold_column``): computed from the
+            combined holdout predictions, each row scored by the model that did not see it.
 
         Returns
         -------
@@ -137,6 +140,8 @@ class _SklearnMixin(DeepLearningBase):
             ``auc``, ``r2``, ...).
         """
         self._check_fitted()
+        if xval:
+            return self._xval_metrics()
         if X is None:
             return self.validation_metrics_ if valid else self.training_metrics_
         frame = self._scoring_frame(X)

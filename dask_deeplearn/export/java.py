@@ -51,6 +51,7 @@ import numpy as np
 from ..exceptions import NotFittedError
 from . import check_stable
 from ..preprocessing.encodings import level_key
+from ..training.balance import class_correction
 
 __all__ = ["export_java"]
 
@@ -361,6 +362,7 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
         f"{', hashing to ' + str(info.max_categorical_features) + ' inputs' if hashing else ''}, "
         f"{spec.n_weights + spec.n_biases} weights/biases"
     )
+    correction = class_correction(model.params_)
     return {
         "cls": class_name,
         "description": _comment(desc),
@@ -374,6 +376,8 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
         "output_names": t.strings(output_names),
         "nclasses": str(k),
         "threshold": _jdouble(threshold),
+        "prior": "null" if correction is None else t.doubles(correction[0]),
+        "model_dist": "null" if correction is None else t.doubles(correction[1]),
         "n_inputs": str(int(info.n_inputs)),
         "num_start": str(num_start),
         "use_all_levels": bool_(bool(info.use_all_factor_levels)),
@@ -524,6 +528,10 @@ public class ${cls} {
   public static final int NCLASSES = ${nclasses};
   /** Binomial label threshold on p(class 1) (max-F1, as H2O); NaN otherwise. */
   public static final double DEFAULT_THRESHOLD = ${threshold};
+  /** balance_classes: training-frame class frequencies (null when not balanced). */
+  public static final double[] PRIOR_CLASS_DISTRIB = ${prior};
+  /** balance_classes: balanced-frame class frequencies (null when not balanced). */
+  public static final double[] MODEL_CLASS_DISTRIB = ${model_dist};
   /** Columns written by main (one per entry of preds). */
   public static final String[] OUTPUT_NAMES = ${output_names};
 
@@ -622,6 +630,16 @@ public class ${cls} {
         preds[j] = j < NUM_START ? out[j] : out[j] / NUM_MUL[j - NUM_START] + NUM_SUB[j - NUM_START];
       }
     } else if (NCLASSES > 1) {
+      if (PRIOR_CLASS_DISTRIB != null) {
+        // balance_classes: probabilities back to the training priors (H2O's correction)
+        double sum = 0;
+        for (int c = 0; c < NCLASSES; c++) {
+          double pr = PRIOR_CLASS_DISTRIB[c], md = MODEL_CLASS_DISTRIB[c];
+          if (pr > 0 && md > 0) out[c] *= pr / md;
+          sum += out[c];
+        }
+        for (int c = 0; c < NCLASSES; c++) out[c] /= sum;
+      }
       for (int c = 0; c < NCLASSES; c++) preds[1 + c] = out[c];
       int label = 0;
       if (NCLASSES == 2) {

@@ -44,6 +44,7 @@ import numpy as np
 from ..exceptions import NotFittedError
 from . import check_stable
 from ..network import ACT_LINEAR, ACT_MAXOUT, ACT_RECTIFIER, ACT_SOFTMAX, ACT_TANH
+from ..training.balance import class_correction
 
 __all__ = ["export_python"]
 
@@ -407,6 +408,11 @@ def _raw(rows, parse_numbers=False):
     X, offset = _inputs(rows, parse_numbers)
     out = _forward(X, offset)
     if TASK == "classification":
+        if _PRIOR is not None:  # balance_classes: back to the training priors
+            factor = np.where((_PRIOR > 0) & (_MODEL_DIST > 0),
+                              _PRIOR / np.where(_MODEL_DIST > 0, _MODEL_DIST, 1.0), 1.0)
+            out = out * factor
+            out /= out.sum(axis=1, keepdims=True)
         return out
     if TASK == "autoencoder":
         return _unnormalise(out)
@@ -799,6 +805,7 @@ ignored, an empty cell is a missing value); the output CSV has a header row and 
 {output_doc}
 """
 '''
+    correction = class_correction(model.params_)
     parts = [
         doc,
         "import base64 as _base64",
@@ -855,6 +862,9 @@ ignored, an empty cell is a missing value); the output CSV has a header row and 
         f"_RESPONSE_MEAN = {_lit(None if info.response_mean is None else float(info.response_mean))}",
         f"_RESPONSE_SD = {_lit(None if info.response_sd is None else float(info.response_sd))}",
         f"_LOG_LINK = {log_link!r}",
+        "# balance_classes: original and balanced class frequencies (probability correction)",
+        f"_PRIOR = {'None' if correction is None else 'np.array(' + _floats(correction[0]) + ')'}",
+        f"_MODEL_DIST = {'None' if correction is None else 'np.array(' + _floats(correction[1]) + ')'}",
         "",
         "# network (rows = receiving units; Maxout: k = 2 channels per unit)",
         f"_UNITS = {_lit([int(u) for u in spec.units])}",

@@ -108,10 +108,7 @@ def _user_params(model: Any) -> dict[str, Any]:
     for name, value in model.get_params(deep=False).items():
         value = _storable(name, value)
         if callable(value):
-            raise ModelFileError(
-                f"Parameter {name!r} holds a function ({value!r}); functions are never stored "
-                "in model files. Set it to None before saving."
-            )
+            value = None  # functions are never stored (a loaded model has none)
         out[name] = _jsonable(os.fspath(value) if isinstance(value, os.PathLike) else value)
     return out
 

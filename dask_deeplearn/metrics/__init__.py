@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import Sequence, TypeVar
 
 from ._autoencoder import AutoEncoderPartial, autoencoder_partial
+from ._custom import CustomMetricPartial
 from ._auc import NBINS, AUCBins, weighted_quantile
 from ._binomial import BinomialPartial, binomial_partial
 from ._model_metrics import (
@@ -53,6 +54,7 @@ __all__ = [
     "AUCBins",
     "AUC_TYPES",
     "AutoEncoderPartial",
+    "CustomMetricPartial",
     "BOUNDED_BELOW_BY_ZERO",
     "BinomialPartial",
     "DISTRIBUTIONS",
@@ -75,7 +77,7 @@ __all__ = [
 ]
 
 Partial = TypeVar("Partial", RegressionPartial, BinomialPartial, MultinomialPartial,
-                  AutoEncoderPartial)
+                  AutoEncoderPartial, CustomMetricPartial)
 
 
 def merge_partials(parts: Sequence[Partial]) -> Partial:

@@ -60,12 +60,14 @@ _GET_ALIASES = {
     "mean_per_class_error": "mean_per_class_error",
     "r2": "r2",
     "gini": "gini",
+    "custom": "custom",
+    "custom_increasing": "custom",
 }
 
 _SCALARS = (
     "nobs", "sum_weights", "mse", "rmse", "mae", "rmsle", "mean_residual_deviance",
     "r2", "logloss", "auc", "aucpr", "gini", "mean_per_class_error",
-    "classification_error", "lift_top_group", "max_f1_threshold", "huber_delta",
+    "classification_error", "lift_top_group", "max_f1_threshold", "huber_delta", "custom",
 )
 _FRAMES = (
     "confusion_matrix", "hit_ratios", "thresholds_and_metric_scores", "gains_lift",
@@ -186,6 +188,8 @@ class ModelMetrics:
         Per-class / per-pair AUC and AUCPR when a multinomial ``auc_type`` is set.
     huber_delta : float or None
         The huber delta used for the deviance.
+    custom : float or None
+        The value of ``custom_metric_func`` on these rows, when the model has one.
     distribution : str or None
         Regression distribution of the deviance.
     domain : list of str or None
@@ -210,6 +214,7 @@ class ModelMetrics:
     lift_top_group: float | None
     max_f1_threshold: float | None
     huber_delta: float | None
+    custom: float | None
     confusion_matrix: pd.DataFrame | None
     hit_ratios: pd.DataFrame | None
     thresholds_and_metric_scores: pd.DataFrame | None

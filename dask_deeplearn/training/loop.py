@@ -151,6 +151,8 @@ def run_training(
     best_metric = params.get("stopping_metric") or default_metric
     max_runtime = float(params["max_runtime_secs"])
     cols = history_columns(task, n_classes)
+    if params.get("custom_metric_func") is not None:
+        cols = cols + ["custom"]
     has_valid = backend.has_validation
     schedule = ScoringSchedule(
         score_interval=float(params["score_interval"]),

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..network import ModelState, forward
+from .balance import class_correction, correct_probabilities
 
 __all__ = ["LOG_LINK", "predict_block", "block_partial", "score_block", "history_columns",
            "history_values", "reconstruction_errors"]
@@ -29,6 +30,7 @@ def predict_block(
     distribution: str,
     response_mean: float | None,
     response_sd: float | None,
+    class_correction: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Predictions for one transformed block.
 
@@ -43,6 +45,9 @@ def predict_block(
         Effective distribution.
     response_mean, response_sd : float or None
         Response standardisation constants (identity-link regression only).
+    class_correction : (prior, model) arrays, optional
+        Class frequencies of the original and the balanced training frame of a model
+        trained with ``balance_classes``: probabilities are corrected back to the priors.
 
     Returns
     -------
@@ -52,6 +57,8 @@ def predict_block(
     """
     out = forward(state.spec, state.W, state.B, X, offset)
     if task == "classification":
+        if class_correction is not None:
+            out = correct_probabilities(out, *class_correction)
         return out
     pred = out[:, 0]
     if response_mean is not None:
@@ -109,7 +116,20 @@ def block_partial(
     Returns
     -------
     RegressionPartial, BinomialPartial or MultinomialPartial
+        Wrapped in a :class:`~dask_deeplearn.metrics.CustomMetricPartial` when
+        ``params["custom_metric_func"]`` is set (the function sees ``actual`` (class index or
+        response), ``pred`` (probabilities or predictions) and ``weight`` of all the rows).
     """
+    func = params.get("custom_metric_func")
+    inner = _builtin_partial(pred, actual, weight, task=task, distribution=distribution,
+                             params=params)
+    if func is None:
+        return inner
+    return _metrics.CustomMetricPartial(inner, func, actual, pred, weight)
+
+
+def _builtin_partial(pred: np.ndarray, actual: np.ndarray, weight: np.ndarray | None, *,
+                     task: str, distribution: str, params: dict[str, Any]) -> Any:
     if task == "regression":
         return _metrics.regression_partial(
             actual,
@@ -158,6 +178,7 @@ _HISTORY_ATTR = {
     "pr_auc": "aucpr",
     "lift": "lift_top_group",
     "classification_error": "classification_error",
+    "custom": "custom",
 }
 
 
@@ -178,9 +199,15 @@ def score_block(
     task: str,
     distribution: str,
     params: dict[str, Any],
+    actual: np.ndarray | None = None,
 ) -> Any:
     """Metric partial of ``state`` on one transformed block (with a response, or any
-    block for an autoencoder)."""
+    block for an autoencoder).
+
+    ``actual``: the response of the block's rows in original units (float64), when the
+    caller has it; otherwise it is recovered from the block's float32 training-space
+    response (exact to float32 precision).
+    """
     if task == "autoencoder":
         _, se = reconstruction_errors(state, block.X)
         return _metrics.autoencoder_partial(se.mean(axis=1))
@@ -192,7 +219,9 @@ def score_block(
         distribution=distribution,
         response_mean=data_info.response_mean,
         response_sd=data_info.response_sd,
+        class_correction=class_correction(params),
     )
-    actual = block.y if task == "classification" else data_info.inverse_response(block.y)
+    if actual is None:
+        actual = block.y if task == "classification" else data_info.inverse_response(block.y)
     return block_partial(pred, actual, block.weight, task=task, distribution=distribution,
                          params=params)

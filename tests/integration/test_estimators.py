@@ -241,11 +241,9 @@ def test_invalid_parameters_raise_at_fit(params, match):
         clf.fit(X, y)
 
 
-def test_unimplemented_features_say_which_issue_brings_them():
+def test_dask_input_errors_start_nothing():
     X = np.random.default_rng(0).normal(size=(50, 3))
     y = np.arange(50) % 2
-    with pytest.raises(NotImplementedError, match="issue 6"):
-        DeepLearningClassifier(nfolds=3).fit(X, y)
     import dask.dataframe as dd
 
     ddf = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)

@@ -29,7 +29,6 @@ from dask_deeplearn.params import (
     StrOrNone,
     canonical,
     default_params,
-    not_implemented,
     params_docstring,
     resolve_effective,
     union,
@@ -610,65 +609,6 @@ def test_weights_and_offset_warn() -> None:
     with pytest.warns(UserWarning, match=_names_all("weights_column='w'", "offset_column='o'",
                                                     "not re-weighted")):
         validate_params({"weights_column": "w", "offset_column": "o"}, OWNER)
-
-
-# --------------------------------------------------------------------------------------
-# not_implemented
-# --------------------------------------------------------------------------------------
-
-NON_DEFAULTS = {
-    "nfolds": 5, "fold_column": "fold",
-    "fold_assignment": "Modulo", "keep_cross_validation_models": False,
-    "keep_cross_validation_predictions": True, "keep_cross_validation_fold_assignment": True,
-    "balance_classes": True, "class_sampling_factors": [1.0, 2.0],
-    "custom_metric_func": _metric,
-}
-ISSUES = {
-    "cross-validation and class balancing (issue 6)": [
-        "nfolds", "fold_column", "fold_assignment", "keep_cross_validation_models",
-        "keep_cross_validation_predictions", "keep_cross_validation_fold_assignment",
-        "balance_classes", "class_sampling_factors", "custom_metric_func"],
-}
-
-
-def test_implemented_by_is_set_exactly_for_the_listed_parameters() -> None:
-    expected = {n: issue for issue, names in ISSUES.items() for n in names}
-    got = {n: p.implemented_by for n, p in PARAMETERS.items() if p.implemented_by}
-    assert got == expected
-    assert set(NON_DEFAULTS) == set(expected)
-
-
-@pytest.mark.parametrize("name", sorted(NON_DEFAULTS))
-def test_not_implemented_for_non_defaults(name: str) -> None:
-    value = NON_DEFAULTS[name]
-    issue = PARAMETERS[name].implemented_by
-    assert issue is not None
-    pattern = _names_all(f"'{name}'", OWNER, "not implemented yet", issue, repr(value))
-    with pytest.raises(NotImplementedError, match=pattern):
-        not_implemented({name: value}, OWNER)
-
-
-def test_not_implemented_message() -> None:
-    with pytest.raises(NotImplementedError) as exc:
-        not_implemented({"nfolds": 3}, OWNER)
-    assert str(exc.value) == (
-        "The 'nfolds' parameter of DeepLearningClassifier is not implemented yet: it "
-        "arrives with cross-validation and class balancing (issue 6). Got 3 instead of the "
-        "default 0.")
-
-
-def test_not_implemented_silent_for_defaults() -> None:
-    not_implemented(default_params(), OWNER)
-    not_implemented({}, OWNER)
-    not_implemented({"fold_assignment": "auto", "nfolds": np.int64(0),
-                     "keep_cross_validation_models": np.bool_(True),
-                     "average_activation": 0, "epochs": 3.0}, OWNER)
-
-
-def test_not_implemented_first_in_table_order() -> None:
-    with pytest.raises(NotImplementedError, match="'balance_classes'"):
-        not_implemented({"checkpoint": "m.zip", "elastic_averaging": True,
-                         "nfolds": 3, "balance_classes": True}, OWNER)
 
 
 # --------------------------------------------------------------------------------------
