@@ -10,6 +10,12 @@ DeepLearningAutoEncoder
 DeepLearningEstimator
     H2O's call style: ``DeepLearningEstimator(**params).train(x=, y=, training_frame=)``.
 
+Model selection
+---------------
+DeepLearningGridSearch
+    H2O's grid search: Cartesian, RandomDiscrete, and our SuccessiveHalving / Hyperband
+    that continue survivors from their checkpoints.
+
 Model files
 -----------
 load_model
@@ -39,6 +45,7 @@ _LAZY = {
     "DeepLearningRegressor": "estimators",
     "DeepLearningEstimator": "estimators",
     "pretrain_stacked": "estimators",
+    "DeepLearningGridSearch": "model_selection",
     "load_model": "io",
     "score_parquet": "io",
     "presets": None,
@@ -67,6 +74,7 @@ __all__ = [
     "DeepLearningRegressor",
     "DeepLearningEstimator",
     "pretrain_stacked",
+    "DeepLearningGridSearch",
     "load_model",
     "score_parquet",
     "presets",
