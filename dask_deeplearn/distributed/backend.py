@@ -46,6 +46,10 @@ class ClusterLostError(RuntimeError):
     """Every worker left the cluster during a fit."""
 
 
+class WorkerLostError(RuntimeError):
+    """A worker that a pinned task waits for left the cluster (re-planned and retried)."""
+
+
 def _all_lost() -> ClusterLostError:
     return ClusterLostError(
         "Every Dask worker left the cluster during training; the model of the last finished "
@@ -58,7 +62,8 @@ _RETRIES = 3
 
 #: what a lost worker looks like from the driver during an iteration
 _LOSS_ERRORS: tuple[type[BaseException], ...] = (tasks.PlacementError, KilledWorker,
-                                                  CancelledError, CommClosedError)
+                                                  CancelledError, CommClosedError,
+                                                  WorkerLostError)
 
 
 def _wait(futures: list[Future]) -> None:
@@ -232,11 +237,30 @@ class DaskBackend:
         return out
 
     def _transform(self, frame: Any, prefix: str) -> list[Future]:
+        """Transform every partition into a float32 block, where the partition lives.
+
+        A partition already in a worker's memory (a persisted frame) is transformed on
+        that worker, strictly: Dask's work stealing would otherwise move it to an idle
+        worker when the cluster is busy. Other partitions (read_parquet, from_pandas
+        graphs) are computed wherever Dask schedules them.
+        """
         parts = frame.to_delayed()
-        graph = [dask.delayed(tasks.ddl_transform)(p, self._info,
-                                                  dask_key_name=f"{prefix}-{self.name}-{i}")
-                 for i, p in enumerate(parts)]
-        futures = self.client.compute(graph)
+        client = self.client
+        try:
+            holders = client.who_has([p.key for p in parts])
+        except Exception:  # noqa: BLE001 - placement is an optimisation only
+            holders = {}
+        alive = self._workers(wait=False)
+        futures = []
+        for i, p in enumerate(parts):
+            where = [w for w in holders.get(p.key, ()) if w in alive]
+            task = dask.delayed(tasks.ddl_transform)(p, self._info,
+                                                     dask_key_name=f"{prefix}-{self.name}-{i}")
+            if where:
+                futures.append(client.compute(task, workers=where[:1],
+                                              allow_other_workers=False))
+            else:
+                futures.append(client.compute(task))
         _wait(futures)  # raises a worker's exception (a DataError names the column)
         return futures
 
@@ -307,7 +331,8 @@ class DaskBackend:
             "train": self._train_samples("ddl-sample-train")}
         if valid is not None:
             self._score_blocks["valid"] = self._valid_samples("ddl-sample-valid")
-        _wait([f for d in self._score_blocks.values() for fs in d.values() for f in fs])
+        self._settle([f for d in self._score_blocks.values() for fs in d.values() for f in fs],
+                     [w for d in self._score_blocks.values() for w, fs in d.items() for _ in fs])
 
     def _train_samples(self, label: str) -> dict[str, list[Future]]:
         """The training scoring sample, one Bernoulli sample per prepared block."""
@@ -320,7 +345,7 @@ class DaskBackend:
         frac = 1.0 if n_score <= 0 or n_score >= self.n_rows else n_score / self.n_rows
         return {w: [self.client.submit(
             tasks.ddl_sample, src, frac, self.seed + 7919 * j, workers=[w],
-            allow_other_workers=True, pure=False, key=f"{label}-{self.name}-{j}")]
+            allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
             for j, (w, src) in enumerate(sources.items())}
 
     def _valid_samples(self, label: str) -> dict[str, list[Future]]:
@@ -339,7 +364,7 @@ class DaskBackend:
             w = vwho[b.key][0] if vwho.get(b.key) else next(iter(self._workers()))
             by_worker.setdefault(w, []).append(client.submit(
                 tasks.ddl_sample, b, vfrac, self.seed + 1 + 7919 * i, workers=[w],
-                allow_other_workers=True, pure=False, key=f"{label}-{self.name}-{i}"))
+                allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{i}"))
         self.n_valid = n_valid
         return by_worker
 
@@ -378,7 +403,7 @@ class DaskBackend:
                 tasks.ddl_train, w, self.prepared[w], start, n, self.kp, self.nthreads[w],
                 (seed + 0x9E3779B1 * j) % 2**62, shuffle or auto_shuffle,
                 sf if elastic else None,
-                workers=[w], allow_other_workers=True, pure=False,
+                workers=[w], allow_other_workers=False, pure=False,
                 key=f"{label}-{self.name}-{j}"))
             addrs.append(w)
         return addrs, futs
@@ -410,7 +435,7 @@ class DaskBackend:
                 addrs, futs = self._submit_iteration(
                     state, self._shares(n_samples), seed, shuffle,
                     label if attempt == 0 else f"{label}-retry{attempt}")
-                results = self._gather(futs)
+                results = self._gather(futs, addrs)
                 break
             except Exception as exc:
                 # a worker was lost during the iteration: re-plan around it and retry from
@@ -461,11 +486,14 @@ class DaskBackend:
             if attempt + 1 == _RETRIES:
                 raise
 
-    def _gather(self, futs: list[Future]) -> list[Any]:
-        """Gather an iteration's results, noticing when no worker is left to run them.
+    def _settle(self, futs: list[Future], targets: list[str] | None = None) -> None:
+        """Wait for ``futs`` (results stay on the workers), watching their workers.
 
-        (A task whose every possible worker is gone waits forever in Dask; the driver
-        must not.)
+        Tasks pinned strictly to a worker (``allow_other_workers=False``: Dask's work
+        stealing would otherwise move a whole data block to an idle worker) wait forever
+        in Dask when that worker dies, and so would any task once no worker is left; the
+        driver notices instead and raises :class:`WorkerLostError` (re-planned and retried
+        by :meth:`_recover`) or :class:`ClusterLostError`. A task's own error is re-raised.
         """
         pause, last_check = 0.002, time.monotonic()
         while not all(f.done() for f in futs):
@@ -473,10 +501,19 @@ class DaskBackend:
             pause = min(pause * 2, 0.05)
             if time.monotonic() - last_check > 1.0:
                 last_check = time.monotonic()
-                if not self._workers(wait=False):
+                alive = self._workers(wait=False)
+                gone = sorted({t for t in targets or () if t not in alive})
+                if not alive or gone:
                     for f in futs:
                         f.cancel()
-                    raise _all_lost()
+                    if not alive:
+                        raise _all_lost()
+                    raise WorkerLostError(f"worker(s) {gone} left the cluster")
+        _wait(futs)
+
+    def _gather(self, futs: list[Future], targets: list[str] | None = None) -> list[Any]:
+        """:meth:`_settle`, then the (small) results: models, metric partials."""
+        self._settle(futs, targets)
         return self.client.gather(futs)
 
     def calibrate(self, state: ModelState) -> None:
@@ -484,9 +521,9 @@ class DaskBackend:
         n = max(self.n_nodes, min(self.n_rows, 2000 * self.n_nodes))
         shares = self._shares(n)
         t0 = time.perf_counter()
-        _, futs = self._submit_iteration(state, shares, self.seed, False,
-                                         "ddl-calibrate")
-        results = self.client.gather(futs)
+        addrs, futs = self._submit_iteration(state, shares, self.seed, False,
+                                             "ddl-calibrate")
+        results = self._gather(futs, addrs)
         wall = time.perf_counter() - t0
         compute = max(r[2] for r in results)
         rows = sum(r[1] for r in results)
@@ -588,25 +625,28 @@ class DaskBackend:
         for attempt in range(_RETRIES + 1):
             try:
                 sf = self.client.scatter(light, hash=False)
-                futs = []
+                futs, targets = [], []
                 for j, (w, blocks) in enumerate(self._score_blocks[which].items()):
+                    targets.append(w)
                     futs.append(self.client.submit(
                         tasks.ddl_score, sf, self._info, self.task, self.distribution,
-                        self._params_f, *blocks, workers=[w], allow_other_workers=True,
+                        self._params_f, *blocks, workers=[w], allow_other_workers=False,
                         pure=False,
                         key=f"ddl-score-{which}-{self._iteration}-{self.name}-{j}-{attempt}"))
-                parts = [p for p in self._gather(futs) if p is not None]
+                parts = [p for p in self._gather(futs, targets) if p is not None]
                 break
             except Exception as exc:
                 # the sample lived on a lost worker: re-plan, then draw it again from the
                 # blocks the survivors hold
-                self._recover(exc, attempt, f"{which} scoring sample redrawn")
+                self._recover(exc, attempt, f"re-planned, {which} scoring sample redrawn")
                 try:
                     self._score_blocks[which] = (
                         self._train_samples(f"ddl-sample-train-r{self._iteration}-{attempt}")
                         if which == "train" else
                         self._valid_samples(f"ddl-sample-valid-r{self._iteration}-{attempt}"))
-                    _wait([f for fs in self._score_blocks[which].values() for f in fs])
+                    blocks = self._score_blocks[which]
+                    self._settle([f for fs in blocks.values() for f in fs],
+                                 [w for w, fs in blocks.items() for _ in fs])
                 except Exception as again:  # noqa: BLE001 - the next attempt decides
                     if not self._workers(wait=False):
                         raise _all_lost() from again

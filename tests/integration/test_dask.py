@@ -148,10 +148,16 @@ def test_training_moves_weights_not_rows(client):
     X = rng.normal(size=(n, p))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(p)]).assign(y=y)
-    ddf = _dask(frame, 8)
+    # the data already lives on the workers, half on each (as after read_parquet + persist)
+    workers = sorted(client.scheduler_info()["workers"])
+    chunks = np.array_split(np.arange(n), 8)
+    futures = [client.scatter(frame.iloc[c], workers=[workers[i % 2]])
+               for i, c in enumerate(chunks)]
+    ddf = dd.from_delayed(futures, meta=frame.iloc[:0], verify_meta=False)
     before = client.run(ddl_transfer_bytes)
+    # force_load_balance off: it moves blocks on purpose when placement is uneven
     clf = DeepLearningClassifier(hidden=[10], epochs=2, seed=7, replicate_training_data=False,
-                                 score_each_iteration=True, **FAST)
+                                 score_each_iteration=True, force_load_balance=False, **FAST)
     clf.fit(ddf.drop(columns="y"), ddf["y"], client=client)
     after = client.run(ddl_transfer_bytes)
     sent = sum(after[w] - before[w] for w in after)
