@@ -11,13 +11,17 @@ import concurrent.futures
 import contextlib
 import inspect
 import math
+import numbers
 import os
 import threading
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from ..exceptions import DataError, InvalidParameterError, NotFittedError
 from ..network import NetworkSpec, ModelState, init_state
@@ -46,6 +50,42 @@ __all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
 
 _RESPONSE = "__response__"
 _WEIGHT = "__weight__"
+
+
+class _EstimatorNotFittedError(NotFittedError, _SklearnNotFittedError):
+    """:class:`~dask_deeplearn.exceptions.NotFittedError` that is also scikit-learn's.
+
+    ``sklearn.utils.validation.check_is_fitted`` callers and scikit-learn's estimator
+    checks catch ``sklearn.exceptions.NotFittedError``; both are ValueError and
+    AttributeError subclasses, as ours.
+    """
+
+
+class _ValueTypeError(DataError, TypeError):
+    """A column holds values of a type that is neither a number nor a string.
+
+    Also a TypeError, as numpy's own conversion error (scikit-learn's estimator checks
+    and callers catching TypeError see it as such).
+    """
+
+
+def _dask_worker() -> Any | None:
+    """The ``distributed.Worker`` running the current task, or None outside a task."""
+    try:
+        from distributed import get_worker
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return None
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
+def _worker_threads(worker: Any) -> int:
+    """Threads of a Dask worker (what Hogwild may use in a task running on it)."""
+    state = getattr(worker, "state", None)
+    n = getattr(state, "nthreads", None) or getattr(worker, "nthreads", None)
+    return max(1, int(n or 1))
 
 
 def _balance_ratios(info: DataInfo, eff: dict[str, Any]) -> np.ndarray | None:
@@ -164,27 +204,131 @@ def _user_names() -> Any:
         raise type(exc)(new) from exc
 
 
-def _check_2d(shape: tuple[int, ...], n_features: int | None) -> None:
-    """X must be 2-D with the fitted number of columns."""
+def _check_2d(shape: tuple[int, ...], n_features: int | None, owner: str = "the model") -> None:
+    """X must be 2-D with the fitted number of columns (scikit-learn's wording)."""
     if len(shape) == 1:
         raise DataError(
-            "Expected a 2-D array for X, got a 1-D array of shape "
-            f"{shape}; reshape with X.reshape(-1, 1) for one feature."
+            f"Expected a 2-D array for X, got a 1-D array of shape {shape}. Reshape your "
+            "data either using X.reshape(-1, 1) if it has a single feature or "
+            "X.reshape(1, -1) if it contains a single sample."
         )
     if len(shape) != 2:
         raise DataError(f"Expected a 2-D array for X, got an array of shape {shape}.")
-    if n_features is not None and shape[1] != n_features:
+    _check_n_features(shape[1], n_features, owner)
+
+
+def _check_n_features(got: int, n_features: int | None, owner: str) -> None:
+    if n_features is not None and got != n_features:
         raise DataError(
-            f"X has {shape[1]} features, but the model was fitted with {n_features} features."
+            f"X has {got} features, but {owner} is expecting {n_features} features as "
+            f"input: it was fitted with {n_features} features (columns)."
         )
 
 
+def _check_not_complex(values: Any, what: str) -> None:
+    """Complex numbers are not data: clear error instead of a cast warning."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind == "c":
+        raise DataError(
+            f"Complex data not supported: {what} has dtype {np.dtype(dtype)}. Pass real "
+            "numbers (e.g. np.real(values) or np.abs(values))."
+        )
+
+
+_PLAIN_TYPES = (str, bytes, numbers.Number, np.generic)
+_OBJECT_KINDS_OK = {"string", "bytes", "integer", "floating", "decimal", "boolean",
+                    "mixed-integer-float", "categorical", "empty"}
+
+
+def _check_values(frame: pd.DataFrame) -> None:
+    """Object columns may hold numbers, strings, bools and missing values, nothing else.
+
+    A dict or list in a cell would otherwise fail deep inside the categorical encoding
+    with "unhashable type". Raises a DataError that is also a TypeError.
+    """
+    for j, col in enumerate(frame.columns):
+        series = frame.iloc[:, j]
+        if series.dtype != object:
+            if pd.api.types.is_complex_dtype(series.dtype):
+                raise DataError(
+                    f"Complex data not supported: column {col!r} of X has dtype "
+                    f"{series.dtype}. Pass real numbers (e.g. np.real or np.abs)."
+                )
+            continue
+        if pd.api.types.infer_dtype(series, skipna=True) in _OBJECT_KINDS_OK:
+            continue
+        for row, value in enumerate(series.to_numpy()):
+            if value is None or value is pd.NA or isinstance(value, _PLAIN_TYPES):
+                continue
+            raise _ValueTypeError(
+                f"Column {col!r} of X holds a value of type {type(value).__name__} at row "
+                f"{row} ({value!r:.60}); every argument must be a string or a number "
+                "(None or NaN for a missing value)."
+            )
+
+
+def _check_class_labels(y: np.ndarray, owner: str) -> None:
+    """A classifier refuses a continuous target, as scikit-learn's classifiers do."""
+    from sklearn.utils.multiclass import type_of_target
+
+    present = pd.Series(y).dropna().to_numpy()
+    if present.dtype.kind != "f" or not len(present) or not np.isfinite(present).all():
+        return  # (infinite labels are left to the data checks)
+    kind = type_of_target(present)
+    if kind.startswith("continuous"):
+        example = float(next(v for v in present if float(v) != int(v)))
+        raise DataError(
+            f"Unknown label type: {kind}. {owner} needs class labels, but y holds "
+            f"non-integer floats (e.g. {example!r}); use DeepLearningRegressor for a "
+            "continuous response, or cast the labels to int/str."
+        )
+
+
+def _renamed(frame: Any, names: list[Any]) -> Any:
+    """``frame`` with its columns renamed by position (pandas or Dask)."""
+    if _is_dask(frame):
+        return frame.rename(columns=dict(zip(frame.columns, names)))
+    return frame.set_axis(names, axis=1)
+
+
 def _default_client_exists() -> bool:
+    """Whether a default ``distributed.Client`` should receive in-memory fits.
+
+    Never inside a Dask worker task: a fit there (a dask-ml or joblib search task, a
+    ``ParallelPostFit`` block) trains in the worker process, since borrowing the cluster
+    from a task would block the worker thread the training tasks may need.
+    """
+    if _dask_worker() is not None:
+        return False
     try:
         from ..distributed import current_client
     except ImportError:  # pragma: no cover - distributed is a dependency
         return False
     return current_client() is not None
+
+
+def _use_dask(params: dict[str, Any], *, is_dask: bool, client: Any) -> bool:
+    """Whether a fit trains on a Dask cluster (see ``DeepLearningClassifier.fit``)."""
+    if params["backend"] == "local" and is_dask:
+        raise DataError(
+            "backend='local' trains in this process, but the data is a Dask collection; "
+            "use backend='auto' or 'dask', or pass pandas/numpy data (.compute())."
+        )
+    use = params["backend"] == "dask" or is_dask or client is not None or (
+        params["backend"] == "auto" and (params["scheduler_address"] is not None
+                                         or _default_client_exists()))
+    worker = _dask_worker()
+    if use and worker is not None and client is None and params["scheduler_address"] is None:
+        why = "X is a Dask collection" if is_dask else "backend='dask'"
+        exc = DataError if is_dask else InvalidParameterError
+        raise exc(
+            f"This fit runs inside a Dask worker task (worker {worker.address}) and would "
+            f"train on a Dask cluster ({why}), but dask_deeplearn never starts or borrows "
+            "a cluster from inside a task (it would block this worker). Pass numpy/pandas "
+            "data with backend='auto' or 'local' (trained in this worker process), or "
+            "give client= / scheduler_address= explicitly."
+        )
+    return use
 
 
 def _assign_columns(part: pd.DataFrame, *cols: Any, names: Sequence[str]) -> pd.DataFrame:
@@ -289,8 +433,16 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         return {name: getattr(self, name) for name in PARAMETERS}
 
     @staticmethod
-    def _as_frame(X: Any, *, n_features: int | None = None) -> tuple[pd.DataFrame, bool]:
-        """pandas frame of ``X`` and whether ``X`` had its own column names."""
+    def _as_frame(X: Any, *, n_features: int | None = None,
+                  owner: str = "the model") -> tuple[pd.DataFrame, bool]:
+        """pandas (or Dask) frame of ``X`` and whether ``X`` had its own column names.
+
+        Arrays become columns ``C1..Cn``; an object array is made numeric where its
+        columns hold only numbers (strings stay categorical); a SciPy sparse matrix is
+        densified (after a memory check). Raises DataError (a ValueError) for 1-D or 3-D
+        arrays, a wrong number of columns (``n_features``), complex values, and a
+        TypeError-compatible DataError for cells that are neither numbers nor strings.
+        """
         if _is_dask(X):
             import dask.array as da
             import dask.dataframe as dd
@@ -300,19 +452,39 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
             if isinstance(X, dd.Series):
                 return X.to_frame(), True
             if isinstance(X, da.Array):
-                _check_2d(X.shape, n_features)
+                _check_2d(X.shape, n_features, owner)
+                _check_not_complex(X, "X")
                 if len(X.chunks[1]) != 1:
                     raise DataError("A Dask array X must not be chunked along columns; "
                                     "rechunk with X.rechunk({1: -1}).")
                 return dd.from_dask_array(X, columns=[f"C{i + 1}" for i in range(X.shape[1])]), False
             raise DataError(f"Unsupported Dask collection for X: {type(X).__name__}.")
-        if isinstance(X, pd.DataFrame):
-            return X, True
-        if isinstance(X, pd.Series):
-            return X.to_frame(), True
-        arr = np.asarray(X)
-        _check_2d(arr.shape, n_features)
-        return pd.DataFrame(arr, columns=[f"C{i + 1}" for i in range(arr.shape[1])]), False
+        if isinstance(X, (pd.DataFrame, pd.Series)):
+            frame = X.to_frame() if isinstance(X, pd.Series) else X
+            _check_values(frame)
+            return frame, True
+        import scipy.sparse as sp
+
+        if sp.issparse(X):
+            _check_2d(X.shape, n_features, owner)
+            need = int(X.shape[0]) * int(X.shape[1]) * 8
+            if need > _memory_bytes() // 2:
+                raise DataError(
+                    f"X is a sparse {type(X).__name__} of shape {X.shape}; the network "
+                    f"reads dense rows and densifying it needs {need / 2**30:,.1f} GiB, more "
+                    "than half this machine's memory. Reduce the columns (e.g. "
+                    "OneHotEncoder(max_categories=...)) or pass a Dask DataFrame."
+                )
+            arr = X.toarray()
+        else:
+            arr = np.asarray(X)
+        _check_2d(arr.shape, n_features, owner)
+        _check_not_complex(arr, "X")
+        frame = pd.DataFrame(arr, columns=[f"C{i + 1}" for i in range(arr.shape[1])])
+        if arr.dtype == object:
+            frame = frame.infer_objects()  # numbers stored as objects are numbers
+            _check_values(frame)
+        return frame, False
 
     # ------------------------------------------------------------------ fitting
     def _fit_frames(
@@ -335,14 +507,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         if params["weights_column"] is not None and weights_column is None:
             weights_column = params["weights_column"]
         is_dask = _is_dask(frame) or (valid is not None and _is_dask(valid))
-        if params["backend"] == "local" and is_dask:
-            raise DataError(
-                "backend='local' trains in this process, but the data is a Dask collection; "
-                "use backend='auto' or 'dask', or pass pandas/numpy data (.compute())."
-            )
-        use_dask = params["backend"] == "dask" or is_dask or client is not None or (
-            params["backend"] == "auto" and (params["scheduler_address"] is not None
-                                             or _default_client_exists()))
+        use_dask = _use_dask(params, is_dask=is_dask, client=client)
         if not is_dask and len(frame) == 0:
             raise DataError("The training frame is empty (0 rows).")
         seed = _resolve_seed(params["seed"])
@@ -350,10 +515,20 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         self._stop_event.clear()
         prev = self._checkpoint_model(params, has_valid=valid is not None)
         if not use_dask:
-            info, eff, state = self._plan_fit(frame, response, params, features=features,
-                                              task=task, classes=classes,
-                                              weights_column=weights_column, seed=seed, n_nodes=1)
-            info, state = self._continue_from(prev, info, eff, state)
+            if prev is not None and not is_dask:
+                # continuing in memory (partial_fit blocks): check the block against the
+                # checkpoint's plan instead of fitting a new one, so a block with one
+                # class or a constant column is fine
+                info, eff = self._plan_continue(prev, frame, response, params,
+                                                features=features,
+                                                weights_column=weights_column)
+                state = prev.state_.copy()
+            else:
+                info, eff, state = self._plan_fit(frame, response, params, features=features,
+                                                  task=task, classes=classes,
+                                                  weights_column=weights_column, seed=seed,
+                                                  n_nodes=1)
+                info, state = self._continue_from(prev, info, eff, state)
             _check_dense_size(info, len(frame))
             train = info.transform(frame, training=True)
             if train.X.shape[0] == 0:
@@ -368,8 +543,10 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
             vblock = info.transform(valid, training=True) if valid is not None else None
             if vblock is not None and vblock.X.shape[0] == 0:
                 raise DataError("The validation frame has no rows with a response.")
+            worker = _dask_worker()
+            all_cores = available_cores() if worker is None else _worker_threads(worker)
             nthreads = 1 if eff["reproducible"] else (
-                available_cores() if int(eff["nthreads"]) == -1 else int(eff["nthreads"])
+                all_cores if int(eff["nthreads"]) == -1 else int(eff["nthreads"])
             )
             backend = LocalBackend(train, vblock, data_info=info, task=info.task,
                                    distribution=eff["distribution"], params=eff,
@@ -422,10 +599,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                 weights_column: str | None, client: Any) -> "DeepLearningBase":
         """N-fold cross-validation, then the main model on every row (semantics §9.4)."""
         is_dask = _is_dask(frame) or (valid is not None and _is_dask(valid))
-        use_dask = params["backend"] == "dask" or is_dask or client is not None or (
-            params["backend"] == "auto" and (params["scheduler_address"] is not None
-                                             or _default_client_exists()))
-        if not use_dask:
+        if not _use_dask(params, is_dask=is_dask, client=client):
             return self._run_cv(frame, response, valid, params, features=features, task=task,
                                 classes=classes, weights_column=weights_column, client=None)
         from ..distributed import as_dask, training_session
@@ -700,9 +874,70 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         eff["distribution"] = prev.distribution_
         return old, prev.state_.copy()
 
+    def _plan_continue(self, prev: Any, frame: pd.DataFrame, response: str | None,
+                       params: dict[str, Any], *, features: Sequence[str] | None,
+                       weights_column: str | None) -> tuple[DataInfo, dict[str, Any]]:
+        """Check an in-memory frame against the checkpoint's plan; effective parameters.
+
+        The in-memory counterpart of :meth:`_plan_fit` + :meth:`_continue_from` for a
+        continued fit: no statistics pass over the new rows (they keep the checkpoint's
+        scaling), and a block with a single class, constant columns or one row is fine.
+
+        Raises
+        ------
+        DataError
+            Predictor columns missing or added, categorical levels or class labels the
+            checkpoint never saw.
+        """
+        from ..preprocessing.encodings import LevelLookup
+
+        old = prev.data_info_
+        roles = {response, weights_column, params["offset_column"], old.weights_column,
+                 old.offset_column, *(params["ignored_columns"] or ())}
+        present = set(frame.columns)
+        missing = [c for c in old.feature_names if c not in present]
+        known = set(old.feature_names)
+        candidates = list(frame.columns) if features is None else list(features)
+        extra = [c for c in candidates if c not in known and c not in roles]
+        problems = []
+        if missing or extra:
+            problems.append(f"columns differ (missing {missing}, new {extra})")
+        for c in old.cat_columns:
+            if c not in present or c not in old.cat_raw_levels:
+                continue
+            codes, na = LevelLookup(old.cat_raw_levels[c]).codes(frame[c])
+            bad = (codes < 0) & ~na
+            if bad.any():
+                unseen = pd.unique(frame[c][bad].astype(object).to_numpy())[:10].tolist()
+                problems.append(f"categorical column {c!r} has levels {unseen} that the "
+                                f"checkpoint's domain {list(old.cat_raw_levels[c])[:10]} lacks")
+        if old.classes is not None and response is not None and response in present:
+            codes, na = LevelLookup(old.classes).codes(frame[response])
+            bad = (codes < 0) & ~na
+            if bad.any():
+                unseen = pd.unique(frame[response][bad].astype(object).to_numpy())[:10].tolist()
+                problems.append(
+                    f"y has {int(bad.sum())} row(s) with labels {unseen} that are not among "
+                    f"the model's classes {list(old.classes)} (for partial_fit, pass every "
+                    "label in classes= on the first call)")
+        if problems:
+            raise DataError("The training frame does not match the checkpoint's: "
+                            + "; ".join(problems) + ".")
+        n_classes = len(old.classes) if old.task == "classification" else None
+        eff = resolve_effective(params, owner=type(self).__name__, task=old.task,
+                                n_classes=n_classes, response_min=old.response_min, n_nodes=1)
+        eff["distribution"] = prev.distribution_
+        return old, eff
+
     def _run(self, backend: Any, state: ModelState, eff: dict[str, Any], info: DataInfo,
              seed: int, prev: Any | None = None) -> TrainResult:
         """The shared loop, with progress reporting and the live scoring history."""
+        passes = getattr(self, "_more_passes", None)
+        if prev is not None and passes is not None:
+            # continue for `passes` more passes over this data: a whole number of samples
+            # on top of the checkpoint's (an exact float target for the loop's test)
+            n = max(1, int(backend.n_rows))
+            eff["epochs"] = (prev.state_.processed + max(1, round(passes * n))) / n
         reporter = ProgressReporter(type(self).__name__, float(eff["epochs"]),
                                     quiet=bool(eff["quiet_mode"]))
 
@@ -790,26 +1025,61 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         return FitHandle(self, run)
 
     def _fit_xy(self, X: Any, y: Any, *, validation_data: Any, sample_weight: Any,
-                task: str, client: Any = None, classes: Any = None) -> "DeepLearningBase":
-        """scikit-learn style fit: arrays or frames for X, a vector for y."""
-        frame, named = self._as_frame(X)
-        raw_names = list(frame.columns)
+                task: str, client: Any = None, classes: Any = None,
+                reset: bool = True) -> "DeepLearningBase":
+        """scikit-learn style fit: arrays or frames for X, a vector for y.
+
+        ``reset=False`` (a continued fit: ``partial_fit``, warm start) reads X as
+        prediction methods do, against the fitted columns.
+        """
+        owner = type(self).__name__
+        if task != "autoencoder" and y is None:
+            raise DataError(
+                f"{owner} requires y to be passed, but the target y is None; fit(X, y) "
+                "needs a response (use DeepLearningAutoEncoder to learn from X alone)."
+            )
+        if reset:
+            frame, named = self._as_frame(X, owner=owner)
+            raw_names = list(frame.columns)
+        else:
+            frame = self._input_frame(X)
+            named, raw_names = self._fit_had_names, list(self._raw_feature_names)
         client = client if client is not None else self.client
         if _is_dask(frame):
             return self._fit_xy_dask(frame, named, y, validation_data=validation_data,
-                                     sample_weight=sample_weight, task=task, client=client)
+                                     sample_weight=sample_weight, task=task, client=client,
+                                     classes=classes, raw_names=raw_names)
+        if reset and frame.shape[1] == 0:
+            raise DataError(
+                f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 "
+                f"is required: X has no predictor columns for {owner}."
+            )
+        if len(frame) == 0:
+            raise DataError(
+                f"The training data is empty (0 rows): found array with 0 sample(s) "
+                f"(shape={frame.shape}) while a minimum of 1 is required to fit {owner}."
+            )
         if task == "autoencoder":
             extra: dict[str, Any] = {}
         elif _is_dask(y):
             raise DataError("y is a Dask collection but X is not; pass both as Dask "
                             "collections with aligned partitions, or both in memory.")
         else:
-            extra = {_RESPONSE: self._response_vector(y, len(frame))}
+            extra = {_RESPONSE: self._response_vector(y, len(frame), task=task, owner=owner)}
+        if (reset and len(frame) == 1 and self.checkpoint is None
+                and self.ignore_const_cols is not False):
+            raise DataError(
+                f"X has 1 sample (n_samples=1), but {owner} needs at least 2 to fit: with "
+                "one row every column is constant, and ignore_const_cols=True drops "
+                "constant columns. Pass more rows (or ignore_const_cols=False)."
+            )
         if task == "classification" and classes is None:
             present = pd.Series(extra[_RESPONSE]).dropna()
             classes = list(np.unique(present.to_numpy()))
         elif task == "classification":
             classes = list(np.unique(np.asarray(classes)))
+        if not reset:
+            sample_weight = self._continued_weights(sample_weight, len(frame))
         weights_column = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
@@ -829,22 +1099,65 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         self._remember_features(raw_names, named)
         return self
 
+    def _continued_weights(self, sample_weight: Any, n_rows: int) -> Any:
+        """``sample_weight`` of a continued fit, consistent with the first fit's.
+
+        The preprocessing plan fixed at the first fit either has a weights column or
+        not: a later block without weights gets weight 1 per row, and weights given
+        when the first fit had none are refused rather than silently ignored.
+        """
+        had = getattr(self.data_info_, "weights_column", None) == _WEIGHT
+        if had and sample_weight is None:
+            return np.ones(n_rows)
+        if not had and sample_weight is not None:
+            raise DataError(
+                "sample_weight was given, but the model was first fitted without it, so "
+                "its preprocessing plan has no weights; pass sample_weight (e.g. all ones) "
+                "on the first fit / partial_fit call to use weights in later calls."
+            )
+        return sample_weight
+
     @staticmethod
-    def _response_vector(y: Any, n_rows: int) -> np.ndarray:
-        """``y`` as a 1-D array with one value per row of X (clear error otherwise)."""
+    def _response_vector(y: Any, n_rows: int, *, task: str | None = None,
+                         owner: str = "the model") -> np.ndarray:
+        """``y`` as a 1-D array with one value per row of X (clear error otherwise).
+
+        A column vector is accepted with scikit-learn's DataConversionWarning. For a
+        classifier a continuous ``y`` is refused ("Unknown label type"); for a regressor
+        an object ``y`` holding numbers becomes float64.
+        """
         yv = np.asarray(y)
-        if yv.ndim != 1:
-            yv = yv.reshape(-1) if yv.ndim == 2 and yv.shape[1] == 1 else yv
+        if yv.ndim == 2 and yv.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning, stacklevel=4)
+            yv = yv.reshape(-1)
         if yv.ndim != 1 or yv.shape[0] != n_rows:
             raise DataError(
                 f"y must be a 1-D vector with one value per row of X ({n_rows} rows); "
                 f"got shape {np.shape(y)}."
             )
+        _check_not_complex(yv, "y")
+        if task == "classification":
+            _check_class_labels(yv, owner)
+        elif task == "regression" and yv.dtype == object:
+            try:
+                yv = yv.astype(np.float64)
+            except (TypeError, ValueError):
+                example = next((v for v in yv if not isinstance(v, numbers.Number)
+                                and v is not None), None)
+                raise DataError(
+                    f"{owner} needs a numeric y; y has dtype object with non-numeric values "
+                    f"such as {example!r}. Convert y to numbers, or use "
+                    "DeepLearningClassifier for class labels."
+                ) from None
         return yv
 
     def _fit_xy_dask(self, frame: Any, named: bool, y: Any, *, validation_data: Any,
-                     sample_weight: Any, task: str, client: Any) -> "DeepLearningBase":
-        raw_names = list(frame.columns)
+                     sample_weight: Any, task: str, client: Any, classes: Any = None,
+                     raw_names: list[Any] | None = None) -> "DeepLearningBase":
+        raw_names = list(frame.columns) if raw_names is None else raw_names
         extra = {} if task == "autoencoder" else {_RESPONSE: y}
         weights_column = None
         if sample_weight is not None:
@@ -854,9 +1167,11 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         valid = self._validation_frame(validation_data, named, raw_names, task=task)
         self._pending_fitted = self._feature_attributes(raw_names, named)
         response = None if task == "autoencoder" else _RESPONSE
+        if task == "classification" and classes is not None:
+            classes = list(np.unique(np.asarray(classes)))
         with _user_names():
             self._fit_frames(train, response, valid, features=raw_names, task=task,
-                             classes=None, weights_column=weights_column, client=client)
+                             classes=classes, weights_column=weights_column, client=client)
         self._remember_features(raw_names, named)
         return self
 
@@ -912,23 +1227,87 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         if "feature_names_in_" not in attrs and hasattr(target, "feature_names_in_"):
             del target.feature_names_in_
 
-    # ------------------------------------------------------------------ scoring
+    # ------------------------------------------------------------------ scikit-learn
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "state_")
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn estimator tags.
+
+        Missing values are imputed (``missing_values_handling``), DataFrames may hold
+        categorical columns, and SciPy sparse input is densified. Training is
+        non-deterministic unless ``seed`` is set and it runs single-threaded
+        (``reproducible=True`` or ``nthreads=1``): multi-threaded Hogwild updates race.
+        """
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        tags.input_tags.categorical = True
+        seeded = self.seed is not None and self.seed != -1
+        single = self.reproducible is True or self.nthreads == 1
+        tags.non_deterministic = not (seeded and single)
+        return tags
+
+    def _expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn estimator checks that cannot pass, with the reason for each.
+
+        Pass to ``sklearn.utils.estimator_checks.check_estimator(...,
+        expected_failed_checks=est._expected_failed_checks())`` or to
+        ``parametrize_with_checks(..., expected_failed_checks=...)``. (scikit-learn >= 1.6
+        takes the list there; ``_more_tags`` / ``_xfail_checks`` are no longer read.)
+        """
+        reason = (
+            "sample_weight multiplies each row's SGD step (H2O's weights_column), so a "
+            "row of weight 2 takes one double step at one point of an epoch while a "
+            "repeated row takes two steps at two points: stochastic training is not "
+            "equivalent to repeating or removing rows, only close in expectation."
+        )
+        return {"check_sample_weight_equivalence_on_dense_data": reason,
+                "check_sample_weight_equivalence_on_sparse_data": reason}
+
+    # ------------------------------------------------------------------ scoring
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "state_"):
-            raise NotFittedError(
+            raise _EstimatorNotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' (or "
                 "'train') with appropriate arguments before using this estimator."
             )
 
     def _scoring_frame(self, X: Any) -> pd.DataFrame:
         self._check_fitted()
-        frame, named = self._as_frame(X, n_features=getattr(self, "_n_raw_features", None))
-        if not named and getattr(self, "_fit_had_names", False):
-            # numpy input for a model fitted on a DataFrame: columns by position
-            frame.columns = list(self._raw_feature_names)
+        return self._input_frame(X)
+
+    def _input_frame(self, X: Any) -> Any:
+        """``X`` as a frame with the fitted column names (scoring, continued fits).
+
+        For a model fitted with ``fit(X, y)``: an array must have the fitted number of
+        columns, which are taken by position; a DataFrame is matched by column name if
+        the model was fitted on one, else by position (scikit-learn's warnings in the
+        mixed cases). A model trained with ``train`` matches columns by name only.
+        """
+        owner = type(self).__name__
+        n_raw = getattr(self, "_n_raw_features", None)
+        frame, named = self._as_frame(X, n_features=n_raw, owner=owner)
+        fitted_names = getattr(self, "_fit_had_names", False)
+        if n_raw is None:  # train(): H2O matches columns by name
+            if not named and fitted_names:
+                frame.columns = list(self._raw_feature_names)
+            return frame
+        raw = list(self._raw_feature_names)
+        if named and not fitted_names:
+            _check_n_features(len(frame.columns), n_raw, owner)
+            if all(isinstance(c, str) for c in frame.columns):
+                warnings.warn(f"X has feature names, but {owner} was fitted without feature "
+                              "names; its columns are taken by position.", UserWarning,
+                              stacklevel=3)
+            return _renamed(frame, raw)
+        if not named and fitted_names:
+            if hasattr(self, "feature_names_in_"):
+                warnings.warn(f"X does not have valid feature names, but {owner} was fitted "
+                              "with feature names; its columns are taken by position.",
+                              UserWarning, stacklevel=3)
+            return _renamed(frame, raw)
         return frame
 
     def _scorer(self) -> Any:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+from sklearn.base import TransformerMixin
+
 from ..exceptions import InvalidParameterError
-from ._base import DeepLearningBase, with_h2o_parameters
+from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
 
 __all__ = ["AutoEncoderMethods", "DeepLearningAutoEncoder", "DeepLearningAutoencoder",
            "pretrain_stacked"]
@@ -88,7 +91,7 @@ class AutoEncoderMethods:
 
 
 @with_h2o_parameters
-class DeepLearningAutoEncoder(AutoEncoderMethods, DeepLearningBase):
+class DeepLearningAutoEncoder(AutoEncoderMethods, TransformerMixin, DeepLearningBase):
     """H2O Deep Learning autoencoder with the scikit-learn API (unsupervised).
 
     Inputs are scaled with H2O's NORMALIZE transform (``(x - mean) / (max - min)``) and
@@ -99,6 +102,10 @@ class DeepLearningAutoEncoder(AutoEncoderMethods, DeepLearningBase):
 
     The output layer's gradient includes its activation's derivative; H2O skips it
     (semantics §12 ⚠) and ``h2o_compat=True`` reproduces that.
+
+    As a scikit-learn transformer, ``transform`` gives the middle hidden layer's
+    activations (the code) as an array, named by :meth:`get_feature_names_out`;
+    ``predict`` keeps H2O's meaning (the reconstruction, one column per input).
 
     Parameters
     ----------
@@ -164,13 +171,83 @@ class DeepLearningAutoEncoder(AutoEncoderMethods, DeepLearningBase):
         """
         return self.reconstruct(X)
 
+    def _code_layer(self) -> int:
+        """Index of the middle hidden layer (the code ``transform`` returns)."""
+        return (self.state_.spec.n_layers - 1) // 2
+
     def transform(self, X: Any) -> Any:
         """The activations of the middle hidden layer (the code), for pipelines.
 
-        ``deepfeatures(X, layer=len(hidden) // 2)``.
+        ``deepfeatures(X, layer=len(hidden) // 2)`` as an array, scikit-learn's
+        transformer convention (``set_output(transform="pandas")`` gives a DataFrame
+        with the columns of :meth:`get_feature_names_out`).
+
+        Parameters
+        ----------
+        X : array-like, pandas.DataFrame, or Dask collection of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_code_units), float64
+            For Dask input: the lazy Dask DataFrame of :meth:`deepfeatures` (index kept).
         """
         self._check_fitted()
-        return self.deepfeatures(X, (self.state_.spec.n_layers - 1) // 2)
+        code = self.deepfeatures(X, self._code_layer())
+        if _is_dask(code):
+            return code
+        return code.to_numpy(dtype=np.float64)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the :meth:`transform` outputs: ``DF.L<layer>.C<unit>`` (H2O's names).
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Checked against the fitted input columns (``feature_names_in_`` when the
+            model was fitted on a DataFrame, else their number); not used otherwise.
+
+        Returns
+        -------
+        ndarray of str, shape (n_code_units,), dtype object
+
+        Raises
+        ------
+        ValueError
+            ``input_features`` does not match the fitted columns.
+        """
+        self._check_fitted()
+        if input_features is not None:
+            given = np.asarray(input_features, dtype=object)
+            fitted = getattr(self, "feature_names_in_", None)
+            if fitted is not None and not np.array_equal(given, fitted):
+                raise InvalidParameterError(
+                    f"input_features is not equal to feature_names_in_: got "
+                    f"{list(given)[:10]!r}, fitted with {list(fitted)[:10]!r}.")
+            if len(given) != self.n_features_in_:
+                raise InvalidParameterError(
+                    f"input_features should have length equal to number of features "
+                    f"({self.n_features_in_}), got {len(given)}.")
+        layer = self._code_layer()
+        width = self.state_.spec.units[layer + 1]
+        return np.asarray([f"DF.L{layer + 1}.C{j + 1}" for j in range(width)], dtype=object)
+
+    def _expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn checks that cannot pass, with reasons (see the base class)."""
+        reason = (
+            "predict() returns the reconstruction, shape (n_samples, n_inputs), as H2O's "
+            "autoencoder predict does, while this check expects predictions of shape "
+            "(n_samples,). Fitting and transforming sparse input work (tested in "
+            "tests/integration/test_sklearn_contract.py)."
+        )
+        return {**super()._expected_failed_checks(),
+                "check_estimator_sparse_array": reason,
+                "check_estimator_sparse_matrix": reason}
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn tags: an unsupervised transformer (``y`` is ignored)."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
 
     def score(self, X: Any, y: Any = None) -> float:
         """Minus the mean reconstruction MSE (greater is better, for model selection)."""

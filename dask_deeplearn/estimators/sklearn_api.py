@@ -10,9 +10,36 @@ import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin, RegressorMixin
 
+from ..exceptions import DataError, InvalidParameterError
 from ._base import _RESPONSE, _WEIGHT, DeepLearningBase, _attach_dask, _is_dask, with_h2o_parameters
 
 __all__ = ["DeepLearningClassifier", "DeepLearningRegressor"]
+
+
+def _unique_labels(values: Any) -> np.ndarray:
+    """Sorted distinct labels of ``values`` (missing values dropped)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    present = pd.Series(arr).dropna().to_numpy()
+    try:
+        return np.unique(present)
+    except TypeError:  # mixed types: keep first-seen order
+        return pd.unique(present)
+
+
+def _check_labels_in(y: Any, classes: Any, *, first: bool) -> None:
+    """Every label of a ``partial_fit`` block must be one of ``classes`` (clear error)."""
+    labels = _unique_labels(y)
+    known = set(np.asarray(classes).tolist())
+    unseen = [v for v in labels.tolist() if v not in known]
+    if unseen:
+        origin = "given in classes=" if first else "the model was fitted with (classes_)"
+        raise DataError(
+            f"y has label(s) {unseen[:10]!r} that are not among the classes "
+            f"{sorted(known, key=str)[:20]!r} {origin}; pass every label in classes= on the "
+            "first partial_fit call."
+        )
 
 
 class _SklearnMixin(DeepLearningBase):
@@ -22,13 +49,19 @@ class _SklearnMixin(DeepLearningBase):
 
         Dask input (or ``backend="dask"``, or a default ``distributed.Client``) trains on
         the cluster's workers, each on the partitions it holds; numpy / pandas input
-        otherwise trains in this process.
+        otherwise trains in this process. Inside a Dask worker task (a dask-ml search,
+        ``ParallelPostFit``, ``Incremental``) numpy / pandas input always trains in the
+        worker process (``nthreads=-1`` then means the worker's threads): no cluster is
+        started or borrowed from a task.
 
         Parameters
         ----------
         X : array-like, pandas.DataFrame, dask.dataframe.DataFrame or dask.array.Array
             Predictors, shape (n_samples, n_features). DataFrame columns may be numeric or
-            categorical (``category``, object or string dtype).
+            categorical (``category``, object or string dtype); array columns are taken
+            by position (named ``C1..Cn``), an object array's numeric columns as numbers.
+            A SciPy sparse matrix is densified. Missing values (NaN) are imputed as
+            ``missing_values_handling`` says.
         y : array-like, pandas.Series, or Dask Series/Array of shape (n_samples,)
             Response; a Dask ``y`` must have the same partitions as a Dask ``X``.
         validation_data : tuple (X_valid, y_valid), optional
@@ -52,7 +85,9 @@ class _SklearnMixin(DeepLearningBase):
         InvalidParameterError
             A parameter value or combination is invalid.
         DataError
-            The data cannot be used as given.
+            The data cannot be used as given (the message names the column or argument,
+            the value and what is allowed); a ValueError. Cells that are neither numbers
+            nor strings raise a DataError that is also a TypeError.
         """
         def run() -> "_SklearnMixin":
             if not (self.warm_start and hasattr(self, "state_") and self.checkpoint is None):
@@ -60,54 +95,105 @@ class _SklearnMixin(DeepLearningBase):
                                     sample_weight=sample_weight, task=self._task,
                                     client=client)
             # warm start = H2O's checkpoint restart from this model, epochs more epochs
-            with self._continuing(len(X), float(self.epochs)) as prev:
+            with self._continuing(float(self.epochs)) as prev:
                 return self._fit_xy(X, y, validation_data=validation_data,
                                     sample_weight=sample_weight, task=self._task,
-                                    client=client, classes=getattr(prev, "classes_", None))
+                                    client=client, classes=getattr(prev, "classes_", None),
+                                    reset=False)
 
         return self._launch(run, block)
 
     @contextlib.contextmanager
-    def _continuing(self, n_rows: int, more_epochs: float) -> Iterator[Any]:
-        """Within the block, ``fit`` continues this fitted model for ``more_epochs``."""
+    def _continuing(self, more_passes: float) -> Iterator[Any]:
+        """Within the block, ``fit`` continues this fitted model for ``more_passes``
+        passes over the data it is given (H2O's checkpoint restart from ``self``)."""
         saved = (self.epochs, self.checkpoint)
         prev = copy.copy(self)
         try:
             self.checkpoint = prev
-            self.epochs = prev.state_.processed / max(1, n_rows) + more_epochs
+            # (the exact target is set from the trainable row count, see _run)
+            self.epochs = float(prev.epochs_) + float(more_passes)
             self._partial = True
+            self._more_passes = float(more_passes)
             yield prev
         finally:
             self.epochs, self.checkpoint = saved
             self._partial = False
+            self._more_passes = None
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None,
                     sample_weight: Any = None) -> "_SklearnMixin":
-        """Train one more epoch over ``X`` and ``y``, continuing the current model.
+        """Train one pass over ``X`` and ``y``, continuing the current model.
 
         The scikit-learn face of H2O's checkpoint restart (semantics §1.4): the first call
-        fits a new model for one epoch; each later call continues it (weights, optimiser
-        state, sample counter and scoring history) for one pass over the new data, which
-        must have the same columns and categorical levels.
+        fits a new model on its block; each later call continues it, keeping the weights,
+        the optimiser state (ADADELTA accumulators or momentum), the sample counter and
+        the scoring history, for one pass over the new block.
+
+        **Samples per call.** One call trains on ``n`` samples, where ``n`` is the number
+        of rows of the block that can be trained on (rows with a missing response or a
+        zero weight, and with ``missing_values_handling="Skip"`` rows with a missing
+        value, do not count): ``state_.processed`` grows by ``n`` (by a little more only
+        if ``train_samples_per_iteration`` asks for iterations larger than the block),
+        ``epochs_`` counts passes over the *current* block's size, and the scoring
+        history gets one row per call.
+
+        **The first call** also fits the preprocessing (standardisation statistics,
+        categorical levels, constant columns dropped by ``ignore_const_cols``) on its
+        block, and later blocks are scaled with it: make the first block
+        representative. Later blocks need the same columns; they may lack classes or
+        levels, and hold a single row.
 
         Parameters
         ----------
-        X, y : array-like or pandas objects
-        classes : array-like, optional
-            Every class label (classifiers); needed on the first call when a chunk may not
-            contain them all.
-        sample_weight : array-like, optional
+        X : array-like, pandas.DataFrame, or Dask DataFrame / Array of shape (n_samples, n_features)
+            A block of predictors. numpy blocks without column names (what dask-ml's
+            ``Incremental`` and incremental searches pass, float64) are read by position.
+            A Dask collection trains on the cluster (one call = one pass over it).
+        y : array-like, pandas.Series, or Dask Series / Array of shape (n_samples,)
+            The block's response.
+        classes : array-like of shape (n_classes,), optional
+            Classifiers: every class label. Required on the first call when a block may
+            lack some classes (scikit-learn's convention); on later calls it must be
+            the same set (or omitted). Ignored by regressors.
+        sample_weight : array-like of shape (n_samples,), optional
+            Observation weights of the block.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        DataError
+            A block with labels not in ``classes`` (or not seen by the first call), with
+            other columns or a different number of features than the first block, or
+            with categorical levels the first block did not have.
+        InvalidParameterError
+            ``classes`` changed between calls, or cross-validation was requested.
         """
+        owner = type(self).__name__
+        if self.nfolds not in (0, None) or self.fold_column is not None:
+            raise InvalidParameterError(
+                f"partial_fit cannot cross-validate (nfolds={self.nfolds!r}, fold_column="
+                f"{self.fold_column!r}); set nfolds=0 and fold_column=None, or use fit.")
+        is_clf = self._task == "classification"
+        if is_clf and classes is not None:
+            classes = _unique_labels(classes)
+            if hasattr(self, "state_") and list(classes) != list(self.classes_):
+                raise InvalidParameterError(
+                    f"classes={np.asarray(classes).tolist()!r} is not the same as on the "
+                    f"first call to {owner}.partial_fit, which was "
+                    f"{np.asarray(self.classes_).tolist()!r}.")
+        if is_clf and y is not None and not _is_dask(y):
+            allowed = classes if classes is not None else getattr(self, "classes_", None)
+            if allowed is not None:
+                _check_labels_in(y, allowed, first=not hasattr(self, "state_"))
         if hasattr(self, "state_"):
-            with self._continuing(len(X), 1.0) as prev:
-                if classes is None and hasattr(prev, "classes_"):
-                    classes = prev.classes_
+            with self._continuing(1.0) as prev:
                 self._fit_xy(X, y, validation_data=None, sample_weight=sample_weight,
-                             task=self._task, classes=classes)
+                             task=self._task, classes=getattr(prev, "classes_", None),
+                             reset=False)
             return self
         saved = self.epochs
         try:
@@ -190,6 +276,15 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
     data_info_ : DataInfo
         The fitted preprocessing plan.
 
+    Notes
+    -----
+    scikit-learn compatibility: ``check_estimator`` passes except the checks listed with
+    their reasons by ``_expected_failed_checks()`` (sample-weight equivalence: SGD with
+    weighted steps is not the same as repeating rows). ``clone``, pickling, pipelines,
+    ``GridSearchCV`` and dask-ml's searches work; ``partial_fit`` continues training
+    block by block. DataFrame columns are matched by name (H2O), so their order may
+    change between ``fit`` and ``predict``.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -261,6 +356,10 @@ class DeepLearningRegressor(RegressorMixin, _SklearnMixin):
     stop_reason_ : str
     state_ : ModelState
     data_info_ : DataInfo
+
+    Notes
+    -----
+    scikit-learn compatibility: as :class:`DeepLearningClassifier`.
 
     Examples
     --------
