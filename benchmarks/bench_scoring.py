@@ -25,11 +25,16 @@ Measured, as wall seconds and rows/s:
 best of ``--repeat - 1`` further calls on the same cluster (workers already warm). "x pyarrow"
 is the first call's time over the time of (a); the target is within 2x of (a) for (b)
 and (c). The scored output of the first file is checked against ``model.predict`` of the
-same rows (ids and labels exactly, probabilities to 1e-6).
+same rows by the dense path (ids and labels exactly, probabilities to 1e-6).
+
+Workers score through the fused first layer (``dask_deeplearn.fast_scoring``); ``--dense``
+uses the dense ``transform_X`` + ``forward`` path instead (``Scorer.fast = False`` here and
+on the workers, set, and so the scorer imported, before the timing), to compare both on
+the same machine.
 
 Usage::
 
-    python benchmarks/bench_scoring.py [--rows 10000000] [--files 20] [--dir DIR] [--keep-data] [--skip a,b,c,d] [--repeat 2]
+    python benchmarks/bench_scoring.py [--rows 10000000] [--files 20] [--dir DIR] [--keep-data] [--skip a,b,c,d] [--repeat 2] [--dense]
     python benchmarks/bench_scoring.py --rows 1000000 --files 8
 
 ``--dir`` holds ``data/`` (the input), ``out_a/``, ``out_b/``, ``out_c/``; default a temporary
@@ -146,8 +151,15 @@ def run_pyarrow(src: str, dst: str, columns: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def use_dense_path() -> None:
+    """Score with the dense transform_X + forward path (``--dense``), in this process."""
+    from dask_deeplearn.scorer import Scorer
+
+    Scorer.fast = False
+
+
 def run_cluster(model, src: str, dst: str, n_workers: int, threads: int,
-                repeat: int) -> list[float]:
+                repeat: int, dense: bool = False) -> list[float]:
     """(b)/(c): ``repeat`` score_parquet calls on a fresh LocalCluster (start-up excluded)."""
     from distributed import Client, LocalCluster
 
@@ -157,6 +169,8 @@ def run_cluster(model, src: str, dst: str, n_workers: int, threads: int,
                       dashboard_address=":0") as cluster, \
             Client(cluster, set_as_default=False) as client:
         client.wait_for_workers(n_workers)
+        if dense:
+            client.run(use_dense_path)  # imports the scorer on the workers before timing
         walls = []
         for _ in range(repeat):
             t0 = time.perf_counter()
@@ -180,15 +194,23 @@ def run_inprocess(model, path: str) -> tuple[float, int]:
 
 
 def verify(model, src: str, dst: str) -> str:
-    """Compare the scored output of the first file with model.predict of its rows."""
+    """Compare the scored output of the first file with model.predict of its rows (by the
+    dense path, the reference of the fused one)."""
     import pandas as pd
     import pyarrow.parquet as pq
+
+    from dask_deeplearn.scorer import Scorer
 
     src_file = sorted(glob.glob(os.path.join(src, "*.parquet")))[0]
     out_file = sorted(glob.glob(os.path.join(dst, "*.parquet")))[0]
     df = pq.read_table(src_file).to_pandas()
     got = pq.read_table(out_file).to_pandas()
-    want = model.predict(df)
+    fast = Scorer.fast
+    Scorer.fast = False
+    try:
+        want = model.predict(df)
+    finally:
+        Scorer.fast = fast
     if len(got) != len(df):
         return f"FAIL: {os.path.basename(out_file)} has {len(got)} rows, the input file {len(df)}"
     if not np.array_equal(got["id"].to_numpy(), df["id"].to_numpy()):
@@ -218,6 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=2,
                     help="score_parquet calls per cluster in (b), (c): the first is 'wall s', "
                          "the best later one 'warm s' (default 2; 1 skips 'warm s')")
+    ap.add_argument("--dense", action="store_true",
+                    help="score with the dense path (transform_X + forward), not the fused "
+                         "first layer, for comparison")
     args = ap.parse_args(argv)
     skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
     if skip - set(CONFIGS):
@@ -249,10 +274,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"trained on {TRAIN_ROWS:,} rows in {time.perf_counter() - t0:.1f} s "
               f"(classes {list(model.classes_)}, threshold {model._threshold():.3f})", flush=True)
         columns = ["id"] + input_columns(model)
+        if args.dense:
+            use_dense_path()
 
         print(f"Scoring {args.rows:,} rows in {args.files} Parquet files "
               f"({dir_mb(data):,.0f} MB), {len(columns) - 1} model columns + id, "
-              f"{model.data_info_.n_inputs}-32-32-2 Rectifier network, {os.cpu_count()} cores "
+              f"{model.data_info_.n_inputs}-32-32-2 Rectifier network, "
+              f"{'dense' if args.dense else 'fused first-layer'} scoring, {os.cpu_count()} cores "
               f"(load average {os.getloadavg()[0]:.2f} at start), "
               f"{datetime.datetime.now():%Y-%m-%d %H:%M}", flush=True)
 
@@ -267,7 +295,8 @@ def main(argv: list[str] | None = None) -> None:
                                               ("c", "(c) score_parquet, LocalCluster", 1, 2)):
             if key in skip:
                 continue
-            walls = run_cluster(model, data, outs[key], n_workers, threads, args.repeat)
+            walls = run_cluster(model, data, outs[key], n_workers, threads, args.repeat,
+                                args.dense)
             wall = walls[0]
             rows.append({"config": name, "workers x threads": f"{n_workers} x {threads}",
                          "wall s": wall, "rows/s": args.rows / wall,

@@ -4,6 +4,12 @@ A :class:`Scorer` holds what predicting needs (preprocessing plan, weights, outp
 and nothing of training: unpickling it on a worker imports neither scikit-learn nor Numba,
 so a fresh worker starts scoring in a fraction of a second. The estimators delegate their
 prediction methods to it, so there is one scoring code path.
+
+Predictions (``raw`` and the kinds "proba", "label", "value", "h2o") go through the fused
+first layer of :mod:`dask_deeplearn.fast_scoring` (no dense one-hot ``X``) where it is
+exactly the dense computation (``DataInfo.transform_X`` then ``network.forward``) up to
+float64 summation order; elsewhere (hashing, autoencoders, deep features, offsets next to
+a response or weights column) the dense path runs.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataError
+from .fast_scoring import fused_network, scoring_offset
 from .network import ModelState
 from .network import hidden_activations
-from .training.balance import class_correction
-from .training.scoring import predict_block, reconstruction_errors, score_block
+from .training.balance import class_correction, correct_probabilities
+from .training.scoring import LOG_LINK, predict_block, reconstruction_errors, score_block
 
 __all__ = ["Scorer"]
 
@@ -57,6 +64,15 @@ class Scorer:
     classes: np.ndarray | None
     threshold: float
 
+    #: score through the fused first layer where it applies (False: always the dense
+    #: ``transform_X`` + ``forward`` path; the tests compare the two)
+    fast = True
+    #: per-instance caches, rebuilt on first use after unpickling (never shipped)
+    _CACHES = ("_fused_net", "_label_array")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
+
     @classmethod
     def from_model(cls, model: Any) -> "Scorer":
         """The scorer of a fitted estimator (refuses non-finite weights: §11.2)."""
@@ -74,6 +90,58 @@ class Scorer:
     # ------------------------------------------------------------------ arrays
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities ``(n, K)`` or predictions ``(n,)`` of a pandas frame."""
+        return np.ascontiguousarray(self._raw(frame))
+
+    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`raw`, possibly as a column-major array (columns contiguous)."""
+        out = self._fast_raw(frame)
+        return self._dense_raw(frame) if out is None else out
+
+    def _fused(self) -> Any:
+        """The model's ``fast_scoring.FusedNetwork``, or None (built once, then cached)."""
+        net = self.__dict__.get("_fused_net")
+        if net is None:
+            net = False
+            if self.task in ("classification", "regression"):
+                net = fused_network(self.data_info, self.state) or False
+            self.__dict__["_fused_net"] = net
+        return net or None
+
+    def _fast_raw(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """:meth:`raw` through the fused first layer, or None where the dense path runs.
+
+        The network output is ``fast_scoring.FusedNetwork.forward``; what follows is
+        ``training.scoring.predict_block`` after its ``forward``.
+        """
+        if not self.fast or len(frame) == 0:
+            return None
+        net = self._fused()
+        if net is None:
+            return None
+        info = self.data_info
+        offset = None
+        if self.params.get("offset_column") is not None:
+            offset = scoring_offset(info, frame)
+            if offset is None:
+                return None
+        elif info.offset_column is not None:
+            return None
+        cat_codes, num_values = info.scoring_inputs(frame)
+        out = net.forward(cat_codes, num_values, offset).T  # (n, n_outputs), column-major
+        if self.task == "classification":
+            correction = class_correction(self.params)
+            if correction is not None:
+                out = correct_probabilities(out, *correction)
+            return out
+        pred = out[:, 0]
+        if info.response_mean is not None:
+            pred = pred * info.response_sd + info.response_mean
+        if self.distribution in LOG_LINK:
+            pred = np.minimum(np.exp(pred), 1e19)
+        return pred
+
+    def _dense_raw(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`raw` through the dense inputs ``X`` (``transform_X``) and ``forward``."""
         info = self.data_info
         if self.params.get("offset_column") is not None:
             block = info.transform(frame, training=False)
@@ -98,13 +166,24 @@ class Scorer:
     def _string_labels(self) -> bool:
         return all(isinstance(c, str) for c in self.classes.tolist())
 
+    def _label_values(self) -> Any:
+        """String class labels as a pandas array of the dtype ``astype(str)`` gives them
+        (pandas' default string dtype), built once."""
+        values = self.__dict__.get("_label_array")
+        if values is None:
+            labels = [str(c) for c in self.classes.tolist()]
+            dtype = pd.Series(pd.Categorical.from_codes([0], categories=labels)).astype(str).dtype
+            values = pd.array(labels, dtype=dtype)
+            self.__dict__["_label_array"] = values
+        return values
+
     def _label_series(self, proba: np.ndarray, index: pd.Index) -> pd.Series:
         idx = self.label_index(proba)
         if self._string_labels():
-            # string labels: one categorical take, then pandas' default string dtype (a
-            # numpy unicode array converted row by row costs ~8 % of a scoring partition)
-            values = pd.Categorical.from_codes(idx, categories=list(self.classes.tolist()))
-            return pd.Series(values, index=index, name="predict").astype(str)
+            # string labels: one take of the labels' string array, the dtype of
+            # ``astype(str)`` (a numpy unicode array converted row by row costs ~8 % of a
+            # scoring partition, a categorical's ``astype(str)`` ~10 %)
+            return pd.Series(self._label_values().take(idx), index=index, name="predict")
         return pd.Series(self.classes[idx], index=index, name="predict")
 
     def reconstruction(self, X: np.ndarray) -> np.ndarray:
@@ -165,7 +244,7 @@ class Scorer:
             return self.meta(kind)
         if kind in _FRAME_KINDS or kind.startswith("deepfeatures-"):
             return self._frame_output(frame, kind)
-        raw = self.raw(frame)
+        raw = self._raw(frame)
         if kind == "proba":
             return pd.DataFrame(np.asarray(raw, np.float64), index=frame.index,
                                 columns=self.proba_columns())

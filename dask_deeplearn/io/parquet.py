@@ -29,7 +29,8 @@ def _score_partition(part: pd.DataFrame, model: Any, keep: list[str], features: 
         return pred.reset_index(drop=True)
     out = part[keep].copy()
     for c in pred.columns:
-        out[c] = pred[c].to_numpy() if len(part) else pred[c]
+        # .array keeps a string label column as strings (.to_numpy() makes Python objects)
+        out[c] = pred[c].array if len(part) else pred[c]
     return out.reset_index(drop=True)
 
 

@@ -1147,9 +1147,32 @@ class DataInfo:
         DataError
             Missing predictor columns or infinite numeric values.
         """
+        cat_codes, num_values = self.scoring_inputs(frame)
+        return self._build_X(cat_codes, num_values, len(frame), None)
+
+    def scoring_inputs(self, frame: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """What :meth:`transform_X` encodes, before the one-hot blocks and the scaling.
+
+        For scorers that compute the first layer without the dense ``X``
+        (:mod:`dask_deeplearn.fast_scoring`); same checks and errors as :meth:`transform_X`.
+
+        Returns
+        -------
+        cat_codes : list of ndarray of int64, shape (len(frame),)
+            Per ``cat_columns``: index into ``cat_levels`` (-1: missing or unseen, i.e.
+            the column's NA slot ``cat_offsets[i + 1] - 1``).
+        num_values : list of ndarray of float64, shape (len(frame),)
+            Per ``num_columns``: the raw value (NaN when missing); the input is
+            ``(x - num_sub) * num_mul``, a missing one ``(num_fill - num_sub) * num_mul``.
+
+        Raises
+        ------
+        DataError
+            Missing predictor columns or infinite numeric values.
+        """
         self._check_columns(frame)
         cat_codes, num_values, _ = self._predictors(frame)
-        return self._build_X(cat_codes, num_values, len(frame), None)
+        return cat_codes, num_values
 
     def inverse_response(self, out: np.ndarray) -> np.ndarray:
         """De-standardise identity-link regression outputs: ``out * sd + mean``.
