@@ -22,14 +22,6 @@ FAST = dict(mini_batch_size=16, adaptive_rate=False, rate=0.05, momentum_start=0
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
-        with distributed.Client(cluster, set_as_default=False) as c:
-            yield c
-
-
-@pytest.fixture(scope="module")
 def digits():
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

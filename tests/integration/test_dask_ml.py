@@ -34,14 +34,6 @@ TINY = dict(hidden=[8], epochs=2, seed=1, reproducible=True, quiet_mode=True)
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
-        with distributed.Client(cluster, set_as_default=False) as c:
-            yield c
-
-
-@pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 4))

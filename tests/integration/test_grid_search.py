@@ -258,15 +258,6 @@ def test_hyperband_numpy(cancer):
 
 
 # ------------------------------------------------------------------ SuccessiveHalving on Dask
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
-        with distributed.Client(cluster, set_as_default=False) as c:
-            yield c
-
-
 def test_successive_halving_on_a_dask_dataframe_continues_survivors(client):
     dd = pytest.importorskip("dask.dataframe")
     from sklearn.datasets import load_breast_cancer
