@@ -92,6 +92,7 @@ __all__ = [
     "canonical",
     "default_params",
     "params_docstring",
+    "params_markdown",
     "resolve_effective",
     "union",
     "validate_params",
@@ -1466,4 +1467,38 @@ def params_docstring(names: Iterable[str] | None = None, *, header: bool = True)
         lines.extend(textwrap.wrap(p.doc, width=88, initial_indent="    ",
                                    subsequent_indent="    ", break_on_hyphens=False,
                                    break_long_words=False))
+    return "\n".join(lines)
+
+
+def params_markdown() -> str:
+    """Render the whole table as the README's H2O parameter mapping (Markdown).
+
+    One row per parameter in H2O's order: the name (the same in H2O and here), the
+    default, the allowed values, whether it may change at a checkpoint restart, and the
+    description. Parameters that are not H2O's say so in their description.
+
+    Returns
+    -------
+    str
+        A Markdown table, one line per parameter after the two header lines.
+
+    Examples
+    --------
+    >>> table = params_markdown()
+    >>> table.splitlines()[0]
+    '| parameter | default | allowed | checkpoint restart | what it does |'
+    >>> len(table.splitlines()) == len(PARAMETERS) + 2
+    True
+    """
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| parameter | default | allowed | checkpoint restart | what it does |",
+             "|---|---|---|---|---|"]
+    for p in _TABLE:
+        default = "3.4028235e38" if p.default == _FLOAT_MAX else repr(p.default)
+        lines.append(f"| `{p.name}` | `{cell(default)}` | {cell(p.constraint.describe())} | "
+                     f"{'may change' if p.checkpoint_modifiable else 'fixed'} | "
+                     f"{cell(p.doc)} |")
     return "\n".join(lines)

@@ -209,3 +209,89 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
         """The scoring history (H2O's ``model.scoring_history()``)."""
         self._check_fitted()
         return self.scoring_history_
+
+    def _metric(self, name: str, train: bool, valid: bool, xval: bool) -> Any:
+        """One metric from the training, validation and/or cross-validation metrics.
+
+        H2O's rule: nothing asked means the training metric; one source gives its value;
+        several give a dict keyed ``"train"``, ``"valid"``, ``"xval"``.
+        """
+        self._check_fitted()
+        asked = [k for k, on in (("train", train), ("valid", valid), ("xval", xval)) if on]
+        values: dict[str, Any] = {}
+        for source in asked or ["train"]:
+            if source == "xval":
+                metrics = self._xval_metrics()
+            elif source == "valid":
+                metrics = self.validation_metrics_
+                if metrics is None:
+                    raise InvalidParameterError(
+                        f"{name}(valid=True): this {type(self).__name__} was trained without "
+                        "a validation frame; pass validation_frame= to train() (or "
+                        "validation_data= to fit()).")
+            else:
+                metrics = self.training_metrics_
+            values[source] = getattr(metrics, name)
+        return values if len(values) > 1 else next(iter(values.values()))
+
+    def mse(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """Mean squared error (H2O's ``model.mse(train=, valid=, xval=)``).
+
+        Parameters
+        ----------
+        train, valid, xval : bool, default=False
+            Which metrics to read: the training (also when none is True), validation or
+            cross-validation ones.
+
+        Returns
+        -------
+        float or dict
+            The value, or ``{"train": ..., "valid": ..., "xval": ...}`` for the sources
+            asked when more than one is True.
+
+        Raises
+        ------
+        InvalidParameterError
+            For ``valid=True`` without validation data, or ``xval=True`` without
+            cross-validation.
+        """
+        return self._metric("mse", train, valid, xval)
+
+    def rmse(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """Root mean squared error; arguments and result as in :meth:`mse`."""
+        return self._metric("rmse", train, valid, xval)
+
+    def mae(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """Mean absolute error (regression, else None); arguments as in :meth:`mse`."""
+        return self._metric("mae", train, valid, xval)
+
+    def r2(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """R squared; arguments and result as in :meth:`mse`."""
+        return self._metric("r2", train, valid, xval)
+
+    def mean_residual_deviance(self, train: bool = False, valid: bool = False,
+                               xval: bool = False) -> Any:
+        """Mean residual deviance (regression, else None); arguments as in :meth:`mse`."""
+        return self._metric("mean_residual_deviance", train, valid, xval)
+
+    def logloss(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """Log loss (classification, else None); arguments as in :meth:`mse`."""
+        return self._metric("logloss", train, valid, xval)
+
+    def auc(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """AUC (binomial, or multinomial with ``auc_type``, else None); as :meth:`mse`."""
+        return self._metric("auc", train, valid, xval)
+
+    def aucpr(self, train: bool = False, valid: bool = False, xval: bool = False) -> Any:
+        """Area under the precision-recall curve (as :meth:`auc`); as :meth:`mse`."""
+        return self._metric("aucpr", train, valid, xval)
+
+    def mean_per_class_error(self, train: bool = False, valid: bool = False,
+                             xval: bool = False) -> Any:
+        """Mean per-class error (classification, else None); arguments as in :meth:`mse`."""
+        return self._metric("mean_per_class_error", train, valid, xval)
+
+    def confusion_matrix(self, train: bool = False, valid: bool = False,
+                         xval: bool = False) -> Any:
+        """Confusion matrix (classification, else None); arguments as in :meth:`mse`."""
+        return self._metric("confusion_matrix", train, valid, xval)

@@ -132,6 +132,28 @@ def test_h2o_style_train_picks_task_from_the_response():
     assert list(reg.predict(df).columns) == ["predict"]
 
 
+def test_h2o_metric_accessors_read_train_valid_and_xval_metrics():
+    df = load_iris(as_frame=True).frame
+    df["target"] = df["target"].astype("category")
+    train, valid = df.iloc[::2], df.iloc[1::2]
+    model = DeepLearningEstimator(hidden=[8], epochs=10, seed=1, reproducible=True, nfolds=2)
+    model.train(y="target", training_frame=train, validation_frame=valid)
+    assert model.mse() == model.training_metrics_.mse
+    assert model.mse(valid=True) == model.validation_metrics_.mse
+    assert model.logloss(xval=True) == model.model_performance(xval=True).logloss
+    both = model.rmse(train=True, valid=True)
+    assert both == {"train": model.training_metrics_.rmse,
+                    "valid": model.validation_metrics_.rmse}
+    assert model.mae() is None                       # not a classification metric
+    assert model.confusion_matrix(valid=True).shape[0] == 4  # 3 classes + Total
+    alone = DeepLearningEstimator(hidden=[4], epochs=1, seed=1, reproducible=True)
+    alone.train(y="target", training_frame=train)
+    with pytest.raises(InvalidParameterError, match=r"mse\(valid=True\).*validation_frame="):
+        alone.mse(valid=True)
+    with pytest.raises(InvalidParameterError, match="without cross-validation"):
+        alone.auc(xval=True)
+
+
 def test_offset_column_is_used_at_fit_and_predict():
     rng = np.random.default_rng(4)
     df = pd.DataFrame({"x": rng.normal(size=2000), "o": rng.normal(size=2000) * 3})
