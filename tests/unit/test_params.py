@@ -889,3 +889,19 @@ def test_params_docstring() -> None:
     assert "alpha" in sub
     with pytest.raises(KeyError):
         params_docstring(["nope"])
+
+
+def test_readme_parameter_table_is_the_generated_one() -> None:
+    from pathlib import Path
+
+    from dask_deeplearn.params import params_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- params-table:start -->\n", "\n<!-- params-table:end -->"
+    assert start in readme and end in readme
+    table = readme.split(start, 1)[1].split(end, 1)[0]
+    assert table == params_markdown(), (
+        "README's parameter table is out of date: replace it with "
+        "dask_deeplearn.params.params_markdown()")
+    for name in PARAMETERS:
+        assert f"| `{name}` |" in table
