@@ -319,18 +319,51 @@ def test_fast_mode_skips_weights_of_zero_inputs():
 
 
 @pytest.mark.parametrize("batch", [1, 8])
-def test_max_w2_bounds_every_row(batch):
+@pytest.mark.parametrize("activation,adaptive", [("Rectifier", True), ("Maxout", True),
+                                                 ("Maxout", False), ("Tanh", False)])
+def test_max_w2_bounds_every_row(batch, activation, adaptive):
     rng = np.random.default_rng(0)
-    spec = NetworkSpec((10, 8, 2), "Rectifier", "softmax", (0.0,))
+    spec = NetworkSpec((10, 8, 2), activation, "softmax", (0.0,))
     st = init_state(spec, seed=2, initial_weight_distribution="Uniform", initial_weight_scale=3.0)
     X = rng.normal(size=(200, 10)).astype(np.float32)
     Y = (X[:, 0] > 0).astype(np.float32)
-    kp = KernelParams.from_params(base_params(adaptive_rate=True, max_w2=2.0, fast_mode=True,
-                                              mini_batch_size=batch), distribution="bernoulli")
+    manual = {} if adaptive else dict(rate=0.05, momentum_start=0.5, momentum_stable=0.5)
+    kp = KernelParams.from_params(base_params(adaptive_rate=adaptive, max_w2=2.0, fast_mode=True,
+                                              mini_batch_size=batch, **manual),
+                                  distribution="bernoulli")
+    before = st.W.copy()
     train_partition(st, X, Y, None, None, 200, kp, seed=0)
+    assert not np.array_equal(st.W, before)
     for l in range(spec.n_layers):
+        # a unit's incoming weights, both Maxout channels together (H2O's rule)
         sq = (spec.layer_weights(st.W, l).reshape(spec.units[l + 1], -1) ** 2).sum(axis=1)
         assert np.all(sq <= 2.0 * (1 + 1e-4))
+
+
+def test_input_dropout_draws_the_same_stream_as_one_draw_per_input():
+    from numba import njit
+
+    @njit
+    def one_by_one(v, state, ratio):
+        for c in range(v.shape[0]):
+            if _sgd._rand(state) < ratio:
+                v[c] = np.float32(0.0)
+
+    @njit
+    def counter(v, state, ratio):
+        _sgd._drop_inputs(v, v.shape[0], _sgd._drop_threshold(ratio), state)
+
+    for ratio in (np.float32(0.1), np.float32(0.5), np.float32(0.25)):
+        s1 = np.array([12345], np.uint64)
+        s2 = s1.copy()
+        a = np.ones(1000, np.float32)
+        b = np.ones(1000, np.float32)
+        for _ in range(3):  # the state carries over from call to call
+            one_by_one(a, s1, ratio)
+            counter(b, s2, ratio)
+        np.testing.assert_array_equal(a, b)
+        assert s1[0] == s2[0]
+        assert abs((a == 0).mean() - (1 - (1 - ratio) ** 3)) < 0.05
 
 
 def test_init_ranges_and_biases():
