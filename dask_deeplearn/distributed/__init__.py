@@ -5,11 +5,14 @@
 * :mod:`.session`: connecting, the per-worker ``MultiLock``, pandas to Dask;
 * :mod:`.backend`: :class:`DaskBackend`, the training loop's backend on workers;
 * :mod:`.predict`: lazy scoring of Dask collections with the model sent once per worker;
-* :mod:`.tasks`: the functions that run inside worker tasks.
+* :mod:`.tasks`: the functions that run inside worker tasks;
+* :mod:`.dashboard`: the live training page on the Dask dashboard (a scheduler route
+  module) and how to enable it; :mod:`.monitor`: the events a fit logs for it.
 """
 
 from .backend import DaskBackend, average_states, plan_blocks
 from .cluster import connect, current_client, embedded_cluster, warm_up
+from .dashboard import dashboard_config, dashboard_env, page_url
 from .session import as_dask, locked_workers, training_session
 
 __all__ = [
@@ -20,6 +23,9 @@ __all__ = [
     "current_client",
     "embedded_cluster",
     "warm_up",
+    "dashboard_config",
+    "dashboard_env",
+    "page_url",
     "as_dask",
     "locked_workers",
     "training_session",

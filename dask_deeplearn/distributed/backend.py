@@ -33,6 +33,8 @@ from ..metrics import merge_partials
 from ..network import ModelState
 from ..training.balance import MODEL_KEY
 from . import tasks
+from .dashboard import progress_topic
+from .monitor import FitMonitor
 
 __all__ = ["ClusterLostError", "DaskBackend", "average_states", "plan_blocks", "replica_fits"]
 
@@ -205,7 +207,26 @@ class DaskBackend:
         self._iteration = 0
         self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
         self._consensus_started = False
+        self._monitor: FitMonitor | None = None
         self._setup(train, valid)
+
+    def observer(self, reporter: Any | None = None) -> FitMonitor:
+        """The training loop's live reporting of this fit (dashboard page, progress bar).
+
+        From now on every training task logs its progress on the fit's progress topic
+        (see :mod:`dask_deeplearn.distributed.monitor`).
+
+        Parameters
+        ----------
+        reporter : ProgressReporter, optional
+            The fit's progress reporter (see :class:`FitMonitor`).
+
+        Returns
+        -------
+        FitMonitor
+        """
+        self._monitor = FitMonitor(self, reporter)
+        return self._monitor
 
     # ------------------------------------------------------------------ setup
     def _workers(self, wait: bool = True) -> dict[str, dict[str, Any]]:
@@ -384,10 +405,13 @@ class DaskBackend:
         return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}
 
     def _submit_iteration(self, state: ModelState, shares: dict[str, int], seed: int,
-                          shuffle: bool, label: str) -> tuple[list[str], list[Future]]:
+                          shuffle: bool, label: str,
+                          report: bool = False) -> tuple[list[str], list[Future]]:
         client = self.client
         sf = client.scatter(state, hash=False)
         elastic = bool(self.params["elastic_averaging"]) and not self.single
+        progress = ((progress_topic(self.name), self.name, self._iteration)
+                    if report and self._monitor is not None else None)
         addrs, futs = [], []
         for j, (w, n) in enumerate(shares.items()):
             if n <= 0:
@@ -402,7 +426,7 @@ class DaskBackend:
             futs.append(client.submit(
                 tasks.ddl_train, w, self.prepared[w], start, n, self.kp, self.nthreads[w],
                 (seed + 0x9E3779B1 * j) % 2**62, shuffle or auto_shuffle,
-                sf if elastic else None,
+                sf if elastic else None, progress,
                 workers=[w], allow_other_workers=False, pure=False,
                 key=f"{label}-{self.name}-{j}"))
             addrs.append(w)
@@ -413,6 +437,8 @@ class DaskBackend:
         """One iteration: scatter, one pinned task per worker, gather, average."""
         self._iteration += 1
         label = f"ddl-train-iter-{self._iteration}"
+        if self._monitor is not None:
+            self._monitor.iteration(self._iteration, state.processed)
         t0 = time.perf_counter()
         workers = self._workers(wait=False)
         alive = set(workers)
@@ -434,7 +460,7 @@ class DaskBackend:
             try:
                 addrs, futs = self._submit_iteration(
                     state, self._shares(n_samples), seed, shuffle,
-                    label if attempt == 0 else f"{label}-retry{attempt}")
+                    label if attempt == 0 else f"{label}-retry{attempt}", report=True)
                 results = self._gather(futs, addrs)
                 break
             except Exception as exc:

@@ -31,6 +31,8 @@ def embedded_cluster(n_workers: int = 1, threads_per_worker: int | None = None) 
     One worker process per machine by default, with one thread per core: Hogwild wants
     every thread of a machine updating *one* model in one address space (several
     processes per machine would each hold a model replica and a copy of replicated data).
+    Its dashboard serves the live training page (``/dask_deeplearn/``, see
+    :mod:`dask_deeplearn.distributed.dashboard`).
 
     Parameters
     ----------
@@ -42,8 +44,14 @@ def embedded_cluster(n_workers: int = 1, threads_per_worker: int | None = None) 
 
     if threads_per_worker is None:
         threads_per_worker = max(1, available_cores() // max(1, n_workers))
-    return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                        processes=True, dashboard_address=":0")
+    import dask
+
+    from .dashboard import dashboard_config
+
+    # the scheduler reads its HTTP routes when it starts
+    with dask.config.set(dashboard_config()):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                            processes=True, dashboard_address=":0")
 
 
 @contextlib.contextmanager

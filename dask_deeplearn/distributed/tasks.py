@@ -27,6 +27,7 @@ __all__ = [
     "ddl_score",
     "ddl_transfer_bytes",
     "concat_blocks",
+    "progress_message",
 ]
 
 
@@ -114,22 +115,69 @@ def ddl_train(
     seed: int,
     shuffle: bool,
     consensus: ModelState | None = None,
+    progress: tuple[str, str, int] | None = None,
 ) -> tuple[ModelState, int, float]:
     """One worker's share of an iteration: Hogwild over its local block.
 
     Returns the trained state, the rows processed and the seconds spent computing.
     ``state`` is copied first: the scattered input stays as it was.
+
+    With ``progress = (topic, fit_id, iteration)`` the task logs a worker progress event
+    (:func:`progress_message`) on ``topic`` when it starts and when it ends. Only there:
+    the kernel draws the task's rows and every thread's RNG stream from one seed, so
+    splitting the share into chunks would change which rows are visited (and the results
+    of ``reproducible=True``) and restart the Hogwild threads per chunk; an iteration
+    task is short (``train_samples_per_iteration`` is tuned to a few seconds), so its
+    start and end are fine-grained enough for a progress bar.
     """
     _check_address(expected)
-    if nthreads <= 0:
+    if nthreads <= 0 or progress is not None:
         from distributed import get_worker
 
-        nthreads = get_worker().state.nthreads
+        worker = get_worker()
+        if nthreads <= 0:
+            nthreads = worker.state.nthreads
+    planned = int(n_samples)  # expected rows: the kernel keeps each row with a probability
+    if progress is not None:
+        worker.log_event(progress[0], progress_message(progress[1], progress[2], worker.address,
+                                                       0, planned, 0.0))
     state = state.copy()
     t0 = time.perf_counter()
     done = train_partition(state, block.X, block.y, block.weight, block.offset, n_samples, kp,
                            nthreads=nthreads, seed=seed, shuffle=shuffle, consensus=consensus)
-    return state, done, time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    if progress is not None:
+        worker.log_event(progress[0], progress_message(progress[1], progress[2], worker.address,
+                                                       done, planned, seconds))
+    return state, done, seconds
+
+
+def progress_message(fit_id: str, iteration: int, worker: str, rows_done: int,
+                     rows_planned: int, seconds: float) -> dict[str, Any]:
+    """The worker progress event of a training task (msgpack-able, JSON-safe).
+
+    Parameters
+    ----------
+    fit_id : str
+    iteration : int
+    worker : str
+        Address of the worker.
+    rows_done : int
+        Rows trained so far in this task (0 when it starts).
+    rows_planned : int
+        Rows this task is asked to train (the kernel's Bernoulli sampling may differ
+        slightly).
+    seconds : float
+        Compute time so far.
+
+    Returns
+    -------
+    dict
+        ``{"fit", "iteration", "worker", "rows_done", "rows_planned", "seconds", "time"}``.
+    """
+    return {"fit": fit_id, "iteration": int(iteration), "worker": worker,
+            "rows_done": int(rows_done), "rows_planned": int(rows_planned),
+            "seconds": float(seconds), "time": time.time()}
 
 
 def ddl_score(

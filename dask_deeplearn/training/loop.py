@@ -27,7 +27,8 @@ from .schedule import (
 )
 from .scoring import history_columns, history_values
 
-__all__ = ["Backend", "TimedBackend", "TrainResult", "run_training"]
+__all__ = ["Backend", "FitObserver", "TimedBackend", "TrainResult", "fit_status",
+           "run_training"]
 
 logger = logging.getLogger("dask_deeplearn")
 
@@ -61,6 +62,47 @@ class TimedBackend(Backend, Protocol):
     def calibrate(self, state: ModelState) -> None:
         """Measure ``last_timing`` with a small throw-away iteration."""
         ...
+
+
+class FitObserver(Protocol):
+    """Live reporting of one run, outside the process (the Dask dashboard page).
+
+    A backend with an ``observer(reporter)`` method returning one (or None) gets every
+    run's start, scoring events and end; the loop never lets an observer's error stop
+    training (observers report and swallow their own failures).
+    """
+
+    def started(self, state: ModelState, params: dict[str, Any]) -> None:
+        """The run starts from ``state`` with the effective ``params``."""
+        ...
+
+    def scored(self, row: dict[str, Any]) -> None:
+        """A scoring-history row was added."""
+        ...
+
+    def finished(self, status: str, reason: str, state: ModelState | None) -> None:
+        """The run ended: :func:`fit_status`, the stop reason or error, the final model."""
+        ...
+
+
+#: the stop reasons of a run that ended before its epochs (see :func:`fit_status`)
+_EARLY = ("early_stopping", "classification_stop", "regression_stop", "max_runtime_secs",
+          "no training rows")
+
+
+def fit_status(stop_reason: str) -> str:
+    """A run's outcome from its stop reason.
+
+    ``"finished"`` (all epochs), ``"stopped early"`` (a stopping rule, the time limit),
+    ``"cancelled"`` (``FitHandle.cancel``, Ctrl-C) or ``"error"`` (diverged, cluster lost).
+    """
+    if stop_reason == "epochs":
+        return "finished"
+    if stop_reason in ("cancelled", "interrupted"):
+        return "cancelled"
+    if stop_reason in _EARLY:
+        return "stopped early"
+    return "error"
 
 
 @dataclass
@@ -112,6 +154,10 @@ def run_training(
 ) -> TrainResult:
     """Train ``state`` with ``backend`` until the epochs, a stop rule or the time limit end it.
 
+    A backend that offers a :class:`FitObserver` (``backend.observer(reporter)``, given
+    the :func:`~dask_deeplearn.training.progress.current_reporter` of this thread) is
+    told about the run's start, every scoring-history row and the run's end.
+
     Parameters
     ----------
     backend : Backend
@@ -137,6 +183,48 @@ def run_training(
         are appended to it, and iterations, samples and training time continue from it.
     iterations_done : int, default=0
         Iterations the checkpoint ran.
+
+    Returns
+    -------
+    TrainResult
+    """
+    from .progress import current_reporter
+
+    options = dict(task=task, n_classes=n_classes, seed=seed, verbose=verbose,
+                   on_score=on_score, stop_requested=stop_requested, history=history,
+                   iterations_done=iterations_done)
+    make = getattr(backend, "observer", None)
+    observer: FitObserver | None = make(current_reporter()) if make is not None else None
+    if observer is None:
+        return _train(backend, state, params, **options)
+    observer.started(state, params)
+    try:
+        result = _train(backend, state, params, observer=observer, **options)
+    except BaseException as exc:
+        kept = getattr(exc, "result", None)
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        observer.finished("error", reason, None if kept is None else kept.state)
+        raise
+    observer.finished(fit_status(result.stop_reason), result.stop_reason, result.state)
+    return result
+
+
+def _train(
+    backend: Backend,
+    state: ModelState,
+    params: dict[str, Any],
+    *,
+    task: str,
+    n_classes: int | None,
+    seed: int,
+    verbose: bool,
+    on_score: Callable[..., None] | None,
+    stop_requested: Callable[[], bool] | None,
+    history: pd.DataFrame | None,
+    iterations_done: int,
+    observer: FitObserver | None = None,
+) -> TrainResult:
+    """The loop of :func:`run_training` (``observer`` gets every new history row).
 
     Returns
     -------
@@ -204,6 +292,8 @@ def run_training(
         if has_valid:
             row.update({f"validation_{k}": v for k, v in history_values(valid_m, cols).items()})
         rows.append(row)
+        if observer is not None:
+            observer.scored(row)
         ref = valid_m if has_valid else train_m
         stop_values.append(_metric_value(ref, stopping_metric))
         loss = _loss_for_best(ref, best_metric)

@@ -1,0 +1,294 @@
+"""A live training page on the Dask dashboard: ``/dask_deeplearn`` and its JSON.
+
+This module is a route module of the scheduler's HTTP server (the one serving the Dask
+dashboard): the scheduler imports every module named in the configuration list
+``distributed.scheduler.http.routes`` when it starts and serves its :data:`routes`.
+
+* ``/dask_deeplearn/status.json``: every fit the scheduler knows (``?fit=<id>`` for one):
+  id, status, model summary, scoring-history rows and the latest progress of each worker;
+* ``/dask_deeplearn/`` (also ``/dask_deeplearn`` and ``/dask_deeplearn/index.html``): a
+  self-contained HTML page (inline JavaScript and SVG, no external files) that polls the
+  JSON every second and draws metric vs epochs, samples/s, the model summary and the
+  per-worker progress.
+
+Nothing is kept in the scheduler but its event log: a fit on the Dask backend logs
+(:class:`~dask_deeplearn.distributed.monitor.FitMonitor`, ``Client.log_event``) its start
+with the model summary and its end on topic :data:`TOPIC`, each scoring-history row on
+:func:`history_topic`, and its training tasks log their progress on
+:func:`progress_topic` (``get_worker().log_event``). The scheduler keeps the last
+``distributed.admin.low-level-log-length`` events (default 1,000) of each topic.
+
+Enabling it (the configuration must be set before the scheduler starts):
+
+* a fit without a cluster starts an embedded ``LocalCluster`` with the page enabled;
+* your own ``LocalCluster``: ``with dask.config.set(dashboard_config()): LocalCluster(...)``;
+* ``dask scheduler``: set the environment variable of :func:`dashboard_env` (it keeps the
+  default routes), e.g. ``DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES="[...,
+  'dask_deeplearn.distributed.dashboard']" dask scheduler``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+import dask
+from distributed.http.utils import RequestHandler
+
+__all__ = [
+    "ROUTE_MODULE",
+    "TOPIC",
+    "dashboard_config",
+    "dashboard_env",
+    "fits_status",
+    "history_topic",
+    "json_safe",
+    "page_url",
+    "progress_topic",
+    "route_enabled",
+    "routes",
+]
+
+#: this module, as named in ``distributed.scheduler.http.routes``
+ROUTE_MODULE = "dask_deeplearn.distributed.dashboard"
+
+#: event topic of fit starts (with the model summary) and ends (with the status)
+TOPIC = "dask_deeplearn"
+
+_ROUTES_KEY = "distributed.scheduler.http.routes"
+_ENV = "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES"
+
+
+def history_topic(fit_id: str) -> str:
+    """Event topic of one fit's scoring-history rows."""
+    return f"{TOPIC}-history-{fit_id}"
+
+
+def progress_topic(fit_id: str) -> str:
+    """Event topic of one fit's worker progress (one topic per fit, so that a client can
+    subscribe to exactly its fit)."""
+    return f"{TOPIC}-progress-{fit_id}"
+
+
+# ---------------------------------------------------------------------- enabling
+def _routes_with_ours() -> list[str]:
+    current = dask.config.get(_ROUTES_KEY, default=None) or []
+    routes_ = [str(r) for r in current]
+    if ROUTE_MODULE not in routes_:
+        routes_.append(ROUTE_MODULE)
+    return routes_
+
+
+def dashboard_config() -> dict[str, list[str]]:
+    """The Dask configuration that adds the training page to a scheduler's dashboard.
+
+    The current route list (Dask's defaults unless changed) with this module appended.
+    Use it when creating a ``LocalCluster`` (its scheduler reads the list when it starts)::
+
+        with dask.config.set(dashboard_config()):
+            cluster = LocalCluster(...)
+
+    Returns
+    -------
+    dict
+        ``{"distributed.scheduler.http.routes": [...]}`` for ``dask.config.set``.
+    """
+    return {_ROUTES_KEY: _routes_with_ours()}
+
+
+def dashboard_env() -> dict[str, str]:
+    """The environment variable that adds the training page to a ``dask scheduler``.
+
+    Dask reads ``DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES`` with ``ast.literal_eval``, and
+    the value replaces the whole list, so it repeats the default routes. The scheduler's
+    Python environment needs ``dask_deeplearn`` installed.
+
+    Returns
+    -------
+    dict
+        ``{"DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES": "['distributed.http...', ...]"}``,
+        e.g. for ``subprocess.Popen(..., env={**os.environ, **dashboard_env()})`` or to
+        print as ``export NAME="value"``.
+    """
+    return {_ENV: repr(_routes_with_ours())}
+
+
+def _has_our_handler(router: Any, seen: set[int]) -> bool:
+    if id(router) in seen:
+        return False
+    seen.add(id(router))
+    for rule in list(getattr(router, "rules", [])):
+        target = rule.target
+        if isinstance(target, type) and issubclass(target, _Handler):
+            return True
+        if hasattr(target, "rules") and _has_our_handler(target, seen):
+            return True
+    return False
+
+
+def route_enabled(dask_scheduler: Any) -> bool:
+    """Whether the scheduler serves this page (run it with ``client.run_on_scheduler``)."""
+    app = getattr(dask_scheduler, "http_application", None)
+    if app is None:
+        return False
+    seen: set[int] = set()
+    return any(_has_our_handler(router, seen)
+               for router in (app.wildcard_router, app.default_router))
+
+
+def page_url(client: Any) -> str | None:
+    """The page's URL for ``client``, from its dashboard link, or None when unknown.
+
+    ``client.dashboard_link`` follows ``distributed.dashboard.link`` (e.g. a JupyterHub
+    proxy address) and ends with ``/status``; the page is at ``dask_deeplearn/`` beside it.
+    """
+    try:
+        link = client.dashboard_link
+    except Exception:  # noqa: BLE001 - no dashboard: no page
+        return None
+    if not link or not str(link).endswith("/status"):
+        return None
+    return str(link)[: -len("status")] + "dask_deeplearn/"
+
+
+# ---------------------------------------------------------------------- the JSON
+def json_safe(value: Any) -> Any:
+    """``value`` with only JSON types: NaN and infinities become None, NumPy scalars and
+    arrays plain numbers and lists, timestamps ISO strings, other objects their ``str``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "isoformat"):
+        try:
+            return str(value.isoformat())
+        except (TypeError, ValueError):  # pragma: no cover - NaT and friends
+            return None
+    if hasattr(value, "tolist"):  # NumPy scalars and arrays
+        return json_safe(value.tolist())
+    if hasattr(value, "__float__"):
+        try:
+            return json_safe(float(value))
+        except (TypeError, ValueError):  # pragma: no cover - defensive
+            pass
+    return str(value)
+
+
+def _latest_progress(events: Iterable[tuple[float, Any]]) -> tuple[dict[str, Any], int]:
+    workers: dict[str, dict[str, Any]] = {}
+    iteration = 0
+    for _, msg in events:
+        if not isinstance(msg, dict) or "worker" not in msg:
+            continue
+        it = int(msg.get("iteration", 0) or 0)
+        iteration = max(iteration, it)
+        entry = dict(msg)
+        entry["phase"] = "training" if int(msg.get("rows_done", 0) or 0) == 0 else "done"
+        workers[str(msg["worker"])] = entry
+    return workers, iteration
+
+
+def fits_status(
+    get_events: Callable[[str], Sequence[tuple[float, Any]]],
+    *,
+    fit: str | None = None,
+    clients: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Every fit the event log knows, newest first (what ``status.json`` serves).
+
+    Parameters
+    ----------
+    get_events : callable
+        ``get_events(topic)`` returning ``(timestamp, message)`` pairs (the scheduler's
+        ``get_events`` or a client's).
+    fit : str, optional
+        Only this fit.
+    clients : iterable of str, optional
+        Ids of the clients connected to the scheduler: a running fit whose client is
+        gone is reported as ``"lost"``.
+
+    Returns
+    -------
+    dict
+        ``{"time": now, "fits": [{"id", "status", "reason", "started", "ended",
+        "summary", "final", "history", "workers", "iteration"}, ...]}``. ``status`` is
+        ``"running"``, ``"finished"``, ``"stopped early"``, ``"cancelled"``, ``"error"`` or
+        ``"lost"``. Only JSON values (no NaN).
+    """
+    fits: dict[str, dict[str, Any]] = {}
+    for t, msg in get_events(TOPIC):
+        if not isinstance(msg, dict) or "fit" not in msg:
+            continue
+        fid = str(msg["fit"])
+        if fit is not None and fid != fit:
+            continue
+        rec = fits.get(fid)
+        if rec is None:
+            rec = fits[fid] = {"id": fid, "status": "running", "reason": None, "started": None,
+                               "ended": None, "summary": {}, "final": None}
+        if msg.get("event") == "start":
+            rec.update(started=t, summary=msg.get("summary") or {})
+        elif msg.get("event") == "end":
+            rec.update(status=str(msg.get("status", "finished")), reason=msg.get("reason"),
+                       ended=t, final=msg.get("final"))
+    live = None if clients is None else set(clients)
+    for fid, rec in fits.items():
+        rec["history"] = [m for _, m in get_events(history_topic(fid)) if isinstance(m, dict)]
+        rec["workers"], rec["iteration"] = _latest_progress(get_events(progress_topic(fid)))
+        client_id = rec["summary"].get("client")
+        if rec["status"] == "running" and live is not None and client_id and client_id not in live:
+            rec["status"] = "lost"
+            rec["reason"] = "the client that ran the fit disconnected before it ended"
+    ordered = sorted(fits.values(), key=lambda r: r["started"] or r["ended"] or 0.0, reverse=True)
+    return json_safe({"time": time.time(), "fits": ordered})
+
+
+# ---------------------------------------------------------------------- handlers
+class _Handler(RequestHandler):
+    """Base of this page's handlers (``dask_server`` is the scheduler)."""
+
+    def _status(self) -> dict[str, Any]:
+        scheduler = self.server
+        fit = self.get_argument("fit", None)
+        return fits_status(scheduler.get_events, fit=fit or None,
+                           clients=list(getattr(scheduler, "clients", {}) or {}))
+
+
+class StatusJSON(_Handler):
+    """``/dask_deeplearn/status.json``: see :func:`fits_status`."""
+
+    def get(self) -> None:
+        body = json.dumps(self._status(), allow_nan=False)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.write(body)
+
+
+class Page(_Handler):
+    """``/dask_deeplearn/``: the live page, with the current status embedded (drawn at once
+    without waiting for the first poll)."""
+
+    def get(self) -> None:
+        from ._dashboard_page import PAGE
+
+        initial = json.dumps(self._status(), allow_nan=False).replace("</", "<\\/")
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.write(PAGE.replace("__INITIAL_STATUS__", initial))
+
+
+#: what the scheduler's HTTP server serves from this module
+routes: list[tuple[str, type, dict[str, Any]]] = [
+    ("dask_deeplearn/status.json", StatusJSON, {}),
+    ("dask_deeplearn", Page, {}),
+    ("dask_deeplearn/", Page, {}),
+    ("dask_deeplearn/index.html", Page, {}),
+]

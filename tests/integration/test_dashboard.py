@@ -1,0 +1,311 @@
+"""The live training page on the Dask dashboard and worker progress (issue 8, part 3).
+
+Real multi-process ``LocalCluster``s with the route enabled, fits running in the background,
+``status.json`` and the page fetched over HTTP on 127.0.0.1; a real ``dask scheduler``
+process configured through the environment variable; a headless Chromium screenshot when
+``/usr/bin/chromium`` is installed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+
+from dask_deeplearn import DeepLearningClassifier  # noqa: E402
+from dask_deeplearn.distributed import dashboard_config, dashboard_env, page_url  # noqa: E402
+from dask_deeplearn.distributed.cluster import embedded_cluster  # noqa: E402
+from dask_deeplearn.distributed.dashboard import (  # noqa: E402
+    TOPIC, fits_status, history_topic, json_safe, progress_topic, route_enabled)
+from dask_deeplearn.training.progress import ProgressReporter  # noqa: E402
+
+FAST = dict(mini_batch_size=16, adaptive_rate=False, rate=0.05, momentum_start=0.9,
+            momentum_stable=0.9, nesterov_accelerated_gradient=True)
+
+#: hang guard for anything that waits on the cluster (generous: the machine is shared)
+HANG = 90.0
+
+
+@pytest.fixture(scope="module")
+def dash_client():
+    """A 2-process LocalCluster whose scheduler serves the page, and a client."""
+    with dask.config.set(dashboard_config()):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address="127.0.0.1:0")
+    with cluster, distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    cols = [f"p{i}" for i in range(X.shape[1])]
+    return pd.DataFrame(X, columns=cols).assign(y=y), cols
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8")
+
+
+def _strict_json(text: str) -> dict:
+    def no_constant(name: str) -> None:
+        raise AssertionError(f"status.json holds {name}, which is not JSON")
+
+    return json.loads(text, parse_constant=no_constant)
+
+
+def _status(base: str, fit: str | None = None) -> dict:
+    status, ctype, body = _get(base + "status.json" + (f"?fit={fit}" if fit else ""))
+    assert status == 200 and ctype.startswith("application/json")
+    return _strict_json(body)
+
+
+def _fit_named(data: dict, model_id: str) -> dict | None:
+    for f in data["fits"]:
+        if f["summary"].get("model_id") == model_id:
+            return f
+    return None
+
+
+class _NotebookReporter(ProgressReporter):
+    """The real reporter, drawing its bar as in a notebook (tqdm writes text here)."""
+
+    made: list["_NotebookReporter"] = []
+
+    def __init__(self, owner, epochs, *, quiet=False, notebook=None, stream=None):
+        super().__init__(owner, epochs, quiet=False, notebook=True, stream=io.StringIO())
+        _NotebookReporter.made.append(self)
+
+
+def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypatch):
+    import dask_deeplearn.estimators._base as base
+
+    monkeypatch.setattr(base, "ProgressReporter", _NotebookReporter)
+    _NotebookReporter.made.clear()
+    client = dash_client
+    url = page_url(client)
+    assert url is not None and url.startswith("http://127.0.0.1:")
+    assert url.endswith("/dask_deeplearn/")
+    assert client.run_on_scheduler(route_enabled)
+
+    frame, cols = digits
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    clf = DeepLearningClassifier(hidden=[16], epochs=10_000, seed=3, score_each_iteration=True,
+                                 train_samples_per_iteration=600, model_id="dashboard_live",
+                                 replicate_training_data=False, **FAST)
+    handle = clf.fit(ddf[cols], ddf["y"], client=client, block=False)
+    try:
+        live = None
+        deadline = time.time() + HANG
+        while time.time() < deadline and not handle.done():
+            fit = _fit_named(_status(url), "dashboard_live")
+            reps = _NotebookReporter.made
+            moved = {w for w, _ in reps[0].worker_updates} if reps else set()
+            if fit is not None and len(fit["history"]) >= 3 and len(moved) == 2:
+                live = fit
+                break
+            time.sleep(0.2)
+        assert not handle.done(), "the fit ended before the page showed it running"
+        assert live is not None, "no live history rows or worker progress within the hang guard"
+        # rows of a fit still running
+        assert live["status"] == "running" and live["ended"] is None
+        assert [r["iterations"] for r in live["history"][1:]] == sorted(
+            r["iterations"] for r in live["history"][1:])
+        row = live["history"][-1]
+        assert row["epochs"] > 0 and row["training_speed"] > 0 and row["training_logloss"] > 0
+        assert row["training_auc"] is None  # NaN (no AUC for 10 classes) -> null
+        summary = live["summary"]
+        assert summary["estimator"] == "DeepLearningClassifier" and summary["n_classes"] == 10
+        # (constant pixel columns are dropped, as in H2O)
+        assert [layer["units"] for layer in summary["layers"]] == [summary["inputs"], 16, 10]
+        assert 0 < summary["inputs"] <= 64 and summary["layers"][2]["type"] == "Softmax"
+        assert summary["parameters"]["hidden"] == [16] and summary["rows"] == len(frame)
+        assert sorted(summary["workers"]) == sorted(client.scheduler_info()["workers"])
+        fid = live["id"]
+
+        # the page: the inline script, the fit embedded for the first draw, no external file
+        status, ctype, html = _get(url)
+        assert status == 200 and ctype.startswith("text/html")
+        assert fid in html and "status.json" in html and "<script>" in html
+        assert "src=" not in html and "<link" not in html
+        for alias in ("index.html", ""):
+            assert fid in _get(url + alias)[2]
+        assert _get(url.rstrip("/"))[0] == 200
+    finally:
+        handle.cancel()
+    fitted = handle.result(timeout=HANG)
+    assert fitted.stop_reason_ == "cancelled"
+
+    done = _status(url, fid)
+    assert [f["id"] for f in done["fits"]] == [fid]
+    end = done["fits"][0]
+    assert end["status"] == "cancelled" and end["reason"] == "cancelled"
+    # every scoring event (not the loop's initial row of NaN, which no event produced)
+    assert len(end["history"]) == len(fitted.scoring_history_) - 1
+    assert end["history"][-1]["epochs"] == pytest.approx(fitted.epochs_)
+    assert end["final"]["layers"][1]["mean_weight"] is not None
+    assert set(end["workers"]) == set(summary["workers"])
+    assert all(w["fit"] == fid and w["rows_planned"] > 0 for w in end["workers"].values())
+
+    # worker progress: logged by the training tasks of both workers ...
+    events = client.get_events(progress_topic(fid))
+    assert {m["worker"] for _, m in events} == set(summary["workers"])
+    assert {m["rows_done"] == 0 for _, m in events} == {True, False}  # task starts and ends
+    # ... and it moved the notebook bar between scoring events
+    rep = _NotebookReporter.made[0]
+    assert {w for w, _ in rep.worker_updates} == set(summary["workers"])
+    moves = [e for _, e in rep.worker_updates]
+    assert all(0 <= e <= fitted.epochs_ + 1e-9 for e in moves)
+    scored = fitted.scoring_history_["epochs"].to_numpy()
+    assert any(e > 0 and np.abs(scored - e).min() > 1e-9 for e in moves)  # between events
+    assert f"live training page at {url}" in rep.stream.getvalue()
+    assert rep._bar is None  # closed with the fit
+    # the driver's events: one start, one end, one history row per scoring event
+    starts = [m for _, m in client.get_events(TOPIC) if m.get("fit") == fid]
+    assert [m["event"] for m in starts] == ["start", "end"]
+    assert len(client.get_events(history_topic(fid))) == len(fitted.scoring_history_) - 1
+
+
+def test_page_and_json_when_the_scheduler_has_no_such_fit(dash_client):
+    url = page_url(dash_client)
+    assert _status(url, "no-such-fit")["fits"] == []
+    status, _, html = _get(url + "index.html?fit=no-such-fit")
+    assert status == 200 and "No fit yet" in html
+    assert '"fits": []' in html  # the empty status embedded for the first draw
+
+
+def test_fit_status_from_an_event_log():
+    """The JSON assembly on its own: lost clients, NaN, events of other fits."""
+    log = {
+        TOPIC: [(1.0, {"event": "start", "fit": "a", "summary": {"client": "c1", "epochs": 2.0}}),
+                (2.0, {"event": "start", "fit": "b", "summary": {"client": "gone"}}),
+                (3.0, {"event": "end", "fit": "a", "status": "finished", "reason": "epochs",
+                       "final": None}),
+                (4.0, "not a fit event")],
+        history_topic("a"): [(1.5, {"epochs": 1.0, "training_logloss": float("nan")})],
+        progress_topic("b"): [(2.5, {"fit": "b", "iteration": 1, "worker": "w1",
+                                     "rows_done": 0, "rows_planned": 10}),
+                              (2.6, {"fit": "b", "iteration": 1, "worker": "w1",
+                                     "rows_done": 9, "rows_planned": 10})],
+    }
+    data = fits_status(lambda t: log.get(t, []), clients=["c1"])
+    assert [f["id"] for f in data["fits"]] == ["b", "a"]  # newest first
+    b, a = data["fits"]
+    assert a["status"] == "finished" and a["history"] == [{"epochs": 1.0, "training_logloss": None}]
+    assert b["status"] == "lost" and "disconnected" in b["reason"]
+    assert b["workers"]["w1"]["rows_done"] == 9 and b["workers"]["w1"]["phase"] == "done"
+    assert b["iteration"] == 1
+    json.dumps(data, allow_nan=False)
+    assert json_safe({"x": np.float32(np.inf), "y": (np.int64(3), pd.Timestamp(0))}) == {
+        "x": None, "y": [3, "1970-01-01T00:00:00"]}
+
+
+def test_the_embedded_cluster_serves_the_page():
+    cluster = embedded_cluster(n_workers=1, threads_per_worker=1)
+    with cluster, distributed.Client(cluster, set_as_default=False) as c:
+        assert c.run_on_scheduler(route_enabled)
+        url = page_url(c)
+        host_url = url.replace("://0.0.0.0:", "://127.0.0.1:")
+        assert _status(host_url)["fits"] == []
+    # the configuration was only set while the cluster started
+    assert "dask_deeplearn.distributed.dashboard" not in dask.config.get(
+        "distributed.scheduler.http.routes")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_dask_scheduler_process_serves_the_page_from_the_environment_variable(tmp_path):
+    env = {**os.environ, **dashboard_env()}
+    (name, value), = dashboard_env().items()
+    assert name == "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES"
+    assert "'distributed.http.health'" in value  # the defaults are kept
+    port = _free_port()
+    log = open(tmp_path / "scheduler.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--dashboard-address", f"127.0.0.1:{port}", "--no-show"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        deadline = time.time() + HANG
+        data = None
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                data = _status(base + "dask_deeplearn/")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        assert data is not None, (tmp_path / "scheduler.log").read_text()[-3000:]
+        assert data["fits"] == []
+        paths = _strict_json(_get(base + "sitemap.json")[2])["paths"]
+        assert "/dask_deeplearn/status.json" in paths and "/health" in paths
+        assert "No fit yet" in _get(base + "dask_deeplearn")[2]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - hang guard
+            proc.kill()
+        log.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                    reason="headless Chromium (Debian package `chromium`) is not installed")
+def test_screenshot_of_the_page_shows_the_charts(dash_client, digits, tmp_path):
+    from PIL import Image
+
+    frame, cols = digits
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    DeepLearningClassifier(hidden=[16], epochs=6, seed=5, score_each_iteration=True,
+                           train_samples_per_iteration=900, model_id="dashboard_shot",
+                           quiet_mode=True, **FAST).fit(ddf[cols], ddf["y"], client=dash_client)
+    url = page_url(dash_client)
+    fid = _fit_named(_status(url), "dashboard_shot")["id"]
+    png = tmp_path / "dask_deeplearn_page.png"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+           "--window-size=1200,900", "--virtual-time-budget=4000", f"--screenshot={png}",
+           f"{url}?fit={fid}"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert png.exists(), f"no screenshot (exit {run.returncode}): {run.stderr[-2000:]}"
+    keep = os.environ.get("DDL_SCREENSHOT")
+    if keep:
+        shutil.copy(png, keep)
+    img = Image.open(png).convert("RGB")
+    assert img.size == (1200, 900)
+    pixels = np.asarray(img).reshape(-1, 3).astype(int)
+    assert len(np.unique(pixels, axis=0)) > 100  # not blank
+
+    def count(rgb: tuple[int, int, int]) -> int:
+        return int((np.abs(pixels - np.array(rgb)).max(axis=1) <= 12).sum())
+
+    assert count((0x1F, 0x77, 0xB4)) > 200   # the training-metric line and legend
+    assert count((0x2A, 0x9D, 0x4B)) > 200   # the samples/s line and the "finished" badge
+    assert count((0x22, 0x31, 0x3F)) > 10_000  # the page header
