@@ -9,6 +9,7 @@ minute on 2 cores.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import dask.dataframe as dd
@@ -34,12 +35,30 @@ def _show(title: str, model, X_test, y_test) -> None:
         print(model.model_performance(X_test, y_test))
 
 
-def main() -> None:
-    """Run the demo."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the demo.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments (``sys.argv[1:]`` when None); ``--help`` lists them.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m dask_deeplearn.demo",
+        description="Train on scikit-learn's digits (classification, Dask DataFrame) and "
+                    "diabetes (regression) data sets on an embedded Dask LocalCluster and "
+                    "print the scoring histories and test metrics.")
+    parser.add_argument("--workers", type=int, default=2, metavar="N",
+                        help="worker processes of the embedded cluster, 1 thread each "
+                             "(default: 2)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     t0 = time.time()
-    with embedded_cluster(n_workers=2, threads_per_worker=1) as cluster, \
+    with embedded_cluster(n_workers=args.workers, threads_per_worker=1) as cluster, \
             Client(cluster, set_as_default=False) as client:
-        print(f"Embedded LocalCluster: 2 worker processes x 1 thread, dashboard {client.dashboard_link}")
+        print(f"Embedded LocalCluster: {args.workers} worker process(es) x 1 thread, "
+              f"dashboard {client.dashboard_link}")
         X, y = load_digits(return_X_y=True, as_frame=True)
         X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=42,
                                                   stratify=y)
