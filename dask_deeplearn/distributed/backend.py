@@ -17,7 +17,7 @@ import operator
 import time
 import uuid
 import warnings
-from typing import Any
+from typing import Any, Sequence
 
 import dask
 import numpy as np
@@ -163,6 +163,43 @@ def plan_blocks(
     return {w: sorted(b) for w, b in plan.items() if b}
 
 
+def _input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
+    """The live worker holding most of the in-memory data a partition is computed from.
+
+    Walks the partition's task graph down to the keys it does not define (scattered or
+    persisted data); when every such key is in some worker's memory, returns the worker
+    holding the most of them (as a one-element list), else an empty list.
+    """
+    try:
+        dsk = part.__dask_graph__()
+        seen: set[Any] = set()
+        external: set[Any] = set()
+        stack = [part.key]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            node = dsk.get(key)
+            if node is None:
+                external.add(key)
+            else:
+                stack.extend(getattr(node, "dependencies", ()) or ())
+        if not external:
+            return []
+        who = client.who_has([Future(k, client=client) for k in external])
+    except Exception:  # noqa: BLE001 - placement is an optimisation only
+        return []
+    counts: dict[str, int] = {}
+    for key in external:
+        held = [w for w in who.get(key, ()) if w in alive]
+        if not held:
+            return []
+        for w in held:
+            counts[w] = counts.get(w, 0) + 1
+    return [max(sorted(counts), key=counts.__getitem__)]
+
+
 class DaskBackend:
     """Run the loop's iterations on the workers of a ``distributed.Client``.
 
@@ -260,10 +297,11 @@ class DaskBackend:
     def _transform(self, frame: Any, prefix: str) -> list[Future]:
         """Transform every partition into a float32 block, where the partition lives.
 
-        A partition already in a worker's memory (a persisted frame) is transformed on
-        that worker, strictly: Dask's work stealing would otherwise move it to an idle
-        worker when the cluster is busy. Other partitions (read_parquet, from_pandas
-        graphs) are computed wherever Dask schedules them.
+        A partition already in a worker's memory (a persisted frame), or computed from data
+        in workers' memory (columns of a persisted or scattered frame), is transformed on
+        the worker holding (most of) that data, strictly: Dask's work stealing would
+        otherwise move it to an idle worker when the cluster is busy. Other partitions
+        (read_parquet, from_pandas graphs) are computed wherever Dask schedules them.
         """
         parts = frame.to_delayed()
         client = self.client
@@ -275,6 +313,8 @@ class DaskBackend:
         futures = []
         for i, p in enumerate(parts):
             where = [w for w in holders.get(p.key, ()) if w in alive]
+            if not where:
+                where = _input_holder(client, p, alive)
             task = dask.delayed(tasks.ddl_transform)(p, self._info,
                                                      dask_key_name=f"{prefix}-{self.name}-{i}")
             if where:
