@@ -48,10 +48,12 @@ def score_parquet(
 ) -> Path | str:
     """Score a partitioned Parquet dataset and write the predictions as Parquet.
 
-    Reads ``src`` with ``dask.dataframe.read_parquet`` (only the needed columns), predicts
-    every partition with the model sent once per worker (a scattered future with a
-    client, one delayed key otherwise), and writes one output file per input partition
-    (``part.00000.parquet``, ...), so the partitioning is preserved.
+    Reads ``src`` with ``dask.dataframe.read_parquet``, predicts every partition with the
+    model sent once per worker (a scattered future with a client, one delayed key
+    otherwise), and writes one output file per input partition (``part.00000.parquet``,
+    ...), so the partitioning is preserved. (The needed columns are selected inside each
+    task, not by the reader: Dask fuses small files into fewer partitions when a reader
+    projects columns.)
 
     Parameters
     ----------
@@ -81,6 +83,7 @@ def score_parquet(
         A model column or a ``keep`` column is not in the dataset, or ``dst`` exists and
         ``overwrite`` is False.
     """
+    import dask
     import dask.dataframe as dd
 
     from ..distributed.predict import model_handle
@@ -104,8 +107,6 @@ def score_parquet(
             f"Columns {missing} are not in the Parquet dataset {src!s} (it has "
             f"{available[:20]}{'...' if len(available) > 20 else ''})."
         )
-    needed = list(dict.fromkeys(keep + features))
-    ddf = ddf[needed]
     pred_meta = model._predict_meta("h2o")
     meta = ddf._meta[keep].copy() if keep else pd.DataFrame()
     for c in pred_meta.columns:
@@ -114,9 +115,12 @@ def score_parquet(
     handle = model_handle(model._scorer(), client=client)  # no sklearn/numba on workers
     out = ddf.map_partitions(_score_partition, handle, keep, features, meta=meta,
                              align_dataframes=False)
-    job = out.to_parquet(dst, compression=compression, write_index=False,
-                         name_function=lambda i: f"part.{i:05d}.parquet", overwrite=overwrite,
-                         storage_options=storage_options, compute=client is None)
-    if client is not None:
-        client.compute(job).result()
+    # one output file per input file: no fusing of small files into bigger partitions
+    with dask.config.set({"dataframe.parquet.minimum-partition-size": 1}):
+        job = out.to_parquet(dst, compression=compression, write_index=False,
+                             name_function=lambda i: f"part.{i:05d}.parquet",
+                             overwrite=overwrite, storage_options=storage_options,
+                             compute=client is None)
+        if client is not None:
+            client.compute(job).result()
     return Path(dst) if "://" not in str(dst) else str(dst)

@@ -391,6 +391,14 @@ def test_score_parquet_keeps_ids_and_partitioning(client, tmp_path):
     assert (out["predict"].astype(str).to_numpy() == ref["predict"].astype(str).to_numpy()).all()
     with pytest.raises(DataError, match="exists and is not empty"):
         score_parquet(model, src, dst, keep=["id"], client=client)
+    # small files whose extra columns are not read: still one output file per input file
+    # (Dask fuses small files into fewer partitions when a reader projects columns)
+    wide = scoring.assign(**{f"extra{i}": rng.normal(size=n) for i in range(20)})
+    dd.from_pandas(wide, npartitions=8).to_parquet(tmp_path / "wide")
+    score_parquet(model, tmp_path / "wide", tmp_path / "wide_out", keep=["id"], client=client)
+    assert len(list((tmp_path / "wide_out").iterdir())) == 8
+    np.testing.assert_array_equal(pd.read_parquet(tmp_path / "wide_out")["id"].to_numpy(),
+                                  scoring["id"].to_numpy())
     with pytest.raises(DataError, match=r"\['nope'\] are not in the Parquet dataset"):
         score_parquet(model, src, tmp_path / "o2", keep=["nope"], client=client)
     with pytest.raises(DataError, match="Cannot read Parquet dataset"):
