@@ -140,7 +140,14 @@ class ProgressReporter:
         print(f"{self.owner}: {text}", file=out, flush=True)
 
     def _ensure_bar(self) -> Any:
-        from tqdm.auto import tqdm
+        import importlib.util
+
+        # the widget bar needs ipywidgets; without it tqdm.auto warns on every fit, so a
+        # notebook without ipywidgets gets tqdm's text bar instead
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm.std import tqdm
 
         if self._bar is None:
             self._bar = tqdm(total=self.epochs, desc=self.owner, unit="epoch",
