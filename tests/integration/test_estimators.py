@@ -395,20 +395,3 @@ def test_exploding_weights_mark_the_model_unstable_as_h2o():
     with pytest.raises(UnstableModelError, match="layer 1 weights exploded"):
         clf.save("never-written.zip")
 
-
-def test_notebook_progress_bar_without_ipywidgets_draws_a_text_bar_without_warnings():
-    import importlib.util
-    import io
-    import warnings
-
-    from dask_deeplearn.training.progress import ProgressReporter
-
-    if importlib.util.find_spec("ipywidgets") is not None:
-        pytest.skip("ipywidgets is installed: the widget bar is used")
-    reporter = ProgressReporter("DeepLearningClassifier", 2.0, notebook=True,
-                                stream=io.StringIO())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # tqdm.auto's "IProgress not found" warning
-        bar = reporter._ensure_bar()
-    assert type(bar).__module__ == "tqdm.std"
-    bar.close()
