@@ -42,9 +42,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 # measure the checkout this script lives in, not an older installed copy
 sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-
-from bench_engine import load_fashion_mnist  # noqa: E402
+if __package__:  # imported by the runner (python -m benchmarks.run)
+    from .bench_engine import load_fashion_mnist
+else:
+    sys.path.insert(0, HERE)
+    from bench_engine import load_fashion_mnist  # noqa: E402
 
 CONFIGS = "abcd"
 
@@ -78,6 +80,47 @@ def run_cluster(name: str, n_workers: int, threads: int, params: dict, ddf, Xt, 
                    ddf.drop(columns="label"), ddf["label"], Xt, yt, client=client)
 
 
+def run_configs(params: dict, X, y, Xt, yt, skip=frozenset(), log=None) -> list[dict]:
+    """Fit every configuration not in ``skip`` (letters of ``CONFIGS``); returns the rows.
+
+    ``params`` are the estimator's parameters without ``backend`` and ``nthreads``; the
+    Dask rows read a Parquet dataset of 8 files written to a temporary directory.
+    ``log``, when given, is called with each row as soon as it is measured.
+    """
+    import dask.dataframe as dd
+    import pandas as pd
+
+    rows = []
+
+    def add(row):
+        rows.append(row)
+        if log is not None:
+            log(row)
+
+    with tempfile.TemporaryDirectory(prefix="bench_dask_") as tmp:
+        if set("bcd") - set(skip):
+            frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
+            frame["label"] = y
+            path = os.path.join(tmp, "train.parquet")
+            dd.from_pandas(frame, npartitions=8).to_parquet(path, write_index=False)
+            del frame
+        if "a" not in skip:
+            add(run("(a) in-process", "1 x 2",
+                    {**params, "backend": "local", "nthreads": 2}, X, y, Xt, yt))
+        dask_runs = [
+            ("b", "(b) Dask", 1, 2, {}),
+            ("c", "(c) Dask", 2, 1, {}),
+            ("d", "(d) Dask, replicate_training_data=False", 2, 1,
+             {"replicate_training_data": False}),
+        ]
+        for key, name, n_workers, threads, extra in dask_runs:
+            if key in skip:
+                continue
+            ddf = dd.read_parquet(path)
+            add(run_cluster(name, n_workers, threads, {**params, **extra}, ddf, Xt, yt))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=float, default=10)
@@ -90,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:
     if skip - set(CONFIGS):
         ap.error(f"--skip takes letters among {','.join(CONFIGS)}, got {args.skip!r}")
 
-    import dask.dataframe as dd
     import pandas as pd
 
     from dask_deeplearn import presets
@@ -107,28 +149,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{preset_name}, {args.epochs:g} epochs, {os.cpu_count()} cores, "
           f"{datetime.datetime.now():%Y-%m-%d %H:%M}", flush=True)
 
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="bench_dask_") as tmp:
-        if set("bcd") - skip:
-            frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
-            frame["label"] = y
-            path = os.path.join(tmp, "train.parquet")
-            dd.from_pandas(frame, npartitions=8).to_parquet(path, write_index=False)
-            del frame
-        if "a" not in skip:
-            rows.append(run("(a) in-process", "1 x 2",
-                            {**params, "backend": "local", "nthreads": 2}, X, y, Xt, yt))
-        dask_runs = [
-            ("b", "(b) Dask", 1, 2, {}),
-            ("c", "(c) Dask", 2, 1, {}),
-            ("d", "(d) Dask, replicate_training_data=False", 2, 1,
-             {"replicate_training_data": False}),
-        ]
-        for key, name, n_workers, threads, extra in dask_runs:
-            if key in skip:
-                continue
-            ddf = dd.read_parquet(path)
-            rows.append(run_cluster(name, n_workers, threads, {**params, **extra}, ddf, Xt, yt))
+    rows = run_configs(params, X, y, Xt, yt, skip)
 
     if not rows:
         return

@@ -33,6 +33,22 @@ DATA_DIR = "/usr/share/datasets/fashion-mnist"
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+NAME_A = "(a) H2O semantics: ADADELTA, mini_batch_size=1, 2 threads"
+NAME_B = "(b) fast preset: presets.fast(), 2 threads"
+
+
+def fashion_mnist_available() -> bool:
+    """True when the Debian package's IDX files are installed."""
+    return all(os.path.exists(os.path.join(DATA_DIR, f"{kind}-{part}-idx{n}-ubyte.gz"))
+               for kind in ("train", "t10k") for part, n in (("images", 3), ("labels", 1)))
+
+
+def common_params(epochs: float) -> dict:
+    """(a): H2O's defaults for everything but the seed, the threads and the log."""
+    return dict(hidden=[200, 200], activation="Rectifier", epochs=epochs, seed=1,
+                nthreads=2, quiet_mode=True)
+
+
 def load_fashion_mnist(kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Read the IDX files of the Debian package (``kind`` is ``train`` or ``t10k``)."""
     images = os.path.join(DATA_DIR, f"{kind}-images-idx3-ubyte.gz")
@@ -96,11 +112,10 @@ def main(argv: list[str] | None = None) -> None:
     Xt, yt = load_fashion_mnist("t10k")
     X, y = X[: args.rows], y[: args.rows]
     # H2O's defaults for everything else (scoring schedule, early stopping, best model)
-    common = dict(hidden=[200, 200], activation="Rectifier", epochs=args.epochs, seed=1,
-                  nthreads=2, quiet_mode=True)
+    common = common_params(args.epochs)
     rows = [
-        run_ours("(a) H2O semantics: ADADELTA, mini_batch_size=1, 2 threads", common, X, y, Xt, yt),
-        run_ours("(b) fast preset: presets.fast(), 2 threads", {**common, **presets.fast()}, X, y, Xt, yt),
+        run_ours(NAME_A, common, X, y, Xt, yt),
+        run_ours(NAME_B, {**common, **presets.fast()}, X, y, Xt, yt),
     ]
     if not args.skip_sklearn:
         rows.append(run_sklearn(X, y, Xt, yt, int(args.epochs)))

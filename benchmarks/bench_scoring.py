@@ -230,6 +230,123 @@ def verify(model, src: str, dst: str) -> str:
             f"max |proba diff| {diff:.2e}; predicted {dist}")
 
 
+def run_benchmark(n_rows: int = 10_000_000, files: int = 20, workdir: str | None = None,
+                  keep_data: bool = False, skip=frozenset(), repeat: int = 2,
+                  dense: bool = False) -> dict:
+    """Generate (or reuse) the dataset, train the model, run every configuration not in
+    ``skip`` and print the table, the verdict and the checks (the output of ``main``).
+
+    Returns ``{"rows": [table rows], "verdict": str, "checks": {key: str}}``.
+    """
+    import pandas as pd
+
+    from dask_deeplearn.io.parquet import input_columns
+
+    result: dict = {"rows": [], "verdict": "", "checks": {}}
+    work = workdir or tempfile.mkdtemp(prefix="bench_scoring_")
+    os.makedirs(work, exist_ok=True)
+    data = os.path.join(work, "data")
+    outs = {k: os.path.join(work, f"out_{k}") for k in "abc"}
+    try:
+        if os.path.isdir(data) and dataset_rows(data) == (n_rows, files):
+            print(f"reusing {data}", flush=True)
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+            t0 = time.perf_counter()
+            mb = generate(data, n_rows, files)
+            print(f"generated {n_rows:,} rows in {files} files ({mb:,.0f} MB) in "
+                  f"{time.perf_counter() - t0:.1f} s into {data}", flush=True)
+        t0 = time.perf_counter()
+        model = train_model()
+        print(f"trained on {TRAIN_ROWS:,} rows in {time.perf_counter() - t0:.1f} s "
+              f"(classes {list(model.classes_)}, threshold {model._threshold():.3f})", flush=True)
+        columns = ["id"] + input_columns(model)
+        if dense:
+            use_dense_path()
+
+        print(f"Scoring {n_rows:,} rows in {files} Parquet files "
+              f"({dir_mb(data):,.0f} MB), {len(columns) - 1} model columns + id, "
+              f"{model.data_info_.n_inputs}-32-32-2 Rectifier network, "
+              f"{'dense' if dense else 'fused first-layer'} scoring, {os.cpu_count()} cores "
+              f"(load average {os.getloadavg()[0]:.2f} at start), "
+              f"{datetime.datetime.now():%Y-%m-%d %H:%M}", flush=True)
+
+        rows = result["rows"]
+        t_a = None
+        if "a" not in skip:
+            t_a = run_pyarrow(data, outs["a"], columns)
+            rows.append({"config": "(a) pyarrow read_table + write_table",
+                         "workers x threads": "in-process", "wall s": t_a,
+                         "rows/s": n_rows / t_a})
+        for key, name, n_workers, threads in (("b", "(b) score_parquet, LocalCluster", 2, 1),
+                                              ("c", "(c) score_parquet, LocalCluster", 1, 2)):
+            if key in skip:
+                continue
+            walls = run_cluster(model, data, outs[key], n_workers, threads, repeat,
+                                dense)
+            wall = walls[0]
+            rows.append({"config": name, "workers x threads": f"{n_workers} x {threads}",
+                         "wall s": wall, "rows/s": n_rows / wall,
+                         "warm s": min(walls[1:]) if len(walls) > 1 else np.nan})
+            print(f"  {name} {n_workers} x {threads}: " + ", ".join(f"{w:.1f}" for w in walls)
+                  + " s", flush=True)
+        if "d" not in skip:
+            first = sorted(glob.glob(os.path.join(data, "*.parquet")))[0]
+            wall, n = run_inprocess(model, first)
+            rate = n / wall
+            rows.append({"config": f"(d) model.predict, pandas ({n:,} rows), extrapolated",
+                         "workers x threads": "in-process", "wall s": n_rows / rate,
+                         "rows/s": rate})
+        if not rows:
+            return result
+        table = pd.DataFrame(rows)
+        for col in ("warm s", "x pyarrow"):
+            if col in table and table[col].isna().all():
+                table = table.drop(columns=col)
+        if t_a is not None:
+            table["x pyarrow"] = [r["wall s"] / t_a if r["config"][:3] in ("(b)", "(c)") else np.nan
+                                  for r in rows]
+        with pd.option_context("display.width", 200, "display.max_colwidth", 70):
+            print(table.to_string(index=False, na_rep="", formatters={
+                "wall s": "{:,.1f}".format, "rows/s": "{:,.0f}".format,
+                "warm s": lambda v: "" if np.isnan(v) else f"{v:,.1f}",
+                "x pyarrow": lambda v: "" if np.isnan(v) else f"{v:.2f}"}))
+
+        dask_rows = [r for r in rows if r["config"][:3] in ("(b)", "(c)")]
+        if t_a is not None and dask_rows:
+            ratios = {r["config"][:3]: r["wall s"] / t_a for r in dask_rows}
+            best = min(ratios, key=ratios.get)
+            ok = ratios[best] <= 2.0
+            detail = ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items())
+            warm = ", ".join(f"{r['config'][:3]} {r['warm s'] / t_a:.2f}x" for r in dask_rows
+                             if not np.isnan(r.get("warm s", np.nan)))
+            result["verdict"] = (
+                f"Verdict: target (score_parquet within 2x of pyarrow) "
+                f"{'MET' if ok else 'MISSED'}: first call {detail}"
+                + (f"; warm {warm}" if warm else "")
+                + ("" if ok else f"; best {best} needs {ratios[best] / 2.0:.2f}x less time "
+                   "to meet it"))
+        else:
+            result["verdict"] = "Verdict: not evaluated (needs (a) and (b) or (c))"
+        print(result["verdict"])
+        for key in "bc":
+            if key not in skip:
+                result["checks"][key] = verify(model, data, outs[key])
+                print(f"Check ({key}): {result['checks'][key]}")
+    finally:
+        if keep_data:
+            print(f"kept {work}")
+        elif workdir:
+            for path in outs.values():
+                shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(data, ignore_errors=True)
+            if not os.listdir(work):
+                os.rmdir(work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000, help="rows of the scored dataset")
@@ -252,108 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
 
-    import pandas as pd
-
-    from dask_deeplearn.io.parquet import input_columns
-
-    work = args.dir or tempfile.mkdtemp(prefix="bench_scoring_")
-    os.makedirs(work, exist_ok=True)
-    data = os.path.join(work, "data")
-    outs = {k: os.path.join(work, f"out_{k}") for k in "abc"}
-    try:
-        if os.path.isdir(data) and dataset_rows(data) == (args.rows, args.files):
-            print(f"reusing {data}", flush=True)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
-            t0 = time.perf_counter()
-            mb = generate(data, args.rows, args.files)
-            print(f"generated {args.rows:,} rows in {args.files} files ({mb:,.0f} MB) in "
-                  f"{time.perf_counter() - t0:.1f} s into {data}", flush=True)
-        t0 = time.perf_counter()
-        model = train_model()
-        print(f"trained on {TRAIN_ROWS:,} rows in {time.perf_counter() - t0:.1f} s "
-              f"(classes {list(model.classes_)}, threshold {model._threshold():.3f})", flush=True)
-        columns = ["id"] + input_columns(model)
-        if args.dense:
-            use_dense_path()
-
-        print(f"Scoring {args.rows:,} rows in {args.files} Parquet files "
-              f"({dir_mb(data):,.0f} MB), {len(columns) - 1} model columns + id, "
-              f"{model.data_info_.n_inputs}-32-32-2 Rectifier network, "
-              f"{'dense' if args.dense else 'fused first-layer'} scoring, {os.cpu_count()} cores "
-              f"(load average {os.getloadavg()[0]:.2f} at start), "
-              f"{datetime.datetime.now():%Y-%m-%d %H:%M}", flush=True)
-
-        rows = []
-        t_a = None
-        if "a" not in skip:
-            t_a = run_pyarrow(data, outs["a"], columns)
-            rows.append({"config": "(a) pyarrow read_table + write_table",
-                         "workers x threads": "in-process", "wall s": t_a,
-                         "rows/s": args.rows / t_a})
-        for key, name, n_workers, threads in (("b", "(b) score_parquet, LocalCluster", 2, 1),
-                                              ("c", "(c) score_parquet, LocalCluster", 1, 2)):
-            if key in skip:
-                continue
-            walls = run_cluster(model, data, outs[key], n_workers, threads, args.repeat,
-                                args.dense)
-            wall = walls[0]
-            rows.append({"config": name, "workers x threads": f"{n_workers} x {threads}",
-                         "wall s": wall, "rows/s": args.rows / wall,
-                         "warm s": min(walls[1:]) if len(walls) > 1 else np.nan})
-            print(f"  {name} {n_workers} x {threads}: " + ", ".join(f"{w:.1f}" for w in walls)
-                  + " s", flush=True)
-        if "d" not in skip:
-            first = sorted(glob.glob(os.path.join(data, "*.parquet")))[0]
-            wall, n = run_inprocess(model, first)
-            rate = n / wall
-            rows.append({"config": f"(d) model.predict, pandas ({n:,} rows), extrapolated",
-                         "workers x threads": "in-process", "wall s": args.rows / rate,
-                         "rows/s": rate})
-        if not rows:
-            return
-        table = pd.DataFrame(rows)
-        for col in ("warm s", "x pyarrow"):
-            if col in table and table[col].isna().all():
-                table = table.drop(columns=col)
-        if t_a is not None:
-            table["x pyarrow"] = [r["wall s"] / t_a if r["config"][:3] in ("(b)", "(c)") else np.nan
-                                  for r in rows]
-        with pd.option_context("display.width", 200, "display.max_colwidth", 70):
-            print(table.to_string(index=False, na_rep="", formatters={
-                "wall s": "{:,.1f}".format, "rows/s": "{:,.0f}".format,
-                "warm s": lambda v: "" if np.isnan(v) else f"{v:,.1f}",
-                "x pyarrow": lambda v: "" if np.isnan(v) else f"{v:.2f}"}))
-
-        dask_rows = [r for r in rows if r["config"][:3] in ("(b)", "(c)")]
-        if t_a is not None and dask_rows:
-            ratios = {r["config"][:3]: r["wall s"] / t_a for r in dask_rows}
-            best = min(ratios, key=ratios.get)
-            ok = ratios[best] <= 2.0
-            detail = ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items())
-            warm = ", ".join(f"{r['config'][:3]} {r['warm s'] / t_a:.2f}x" for r in dask_rows
-                             if not np.isnan(r.get("warm s", np.nan)))
-            print(f"Verdict: target (score_parquet within 2x of pyarrow) "
-                  f"{'MET' if ok else 'MISSED'}: first call {detail}"
-                  + (f"; warm {warm}" if warm else "")
-                  + ("" if ok else f"; best {best} needs {ratios[best] / 2.0:.2f}x less time "
-                     "to meet it"))
-        else:
-            print("Verdict: not evaluated (needs (a) and (b) or (c))")
-        for key in "bc":
-            if key not in skip:
-                print(f"Check ({key}): {verify(model, data, outs[key])}")
-    finally:
-        if args.keep_data:
-            print(f"kept {work}")
-        elif args.dir:
-            for path in outs.values():
-                shutil.rmtree(path, ignore_errors=True)
-            shutil.rmtree(data, ignore_errors=True)
-            if not os.listdir(work):
-                os.rmdir(work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    run_benchmark(args.rows, args.files, args.dir, args.keep_data, skip, args.repeat, args.dense)
 
 
 if __name__ == "__main__":
