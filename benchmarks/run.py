@@ -57,6 +57,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -380,6 +381,24 @@ def _failed(exc: BaseException) -> str:
     return f"failed: {type(exc).__name__}: {msg}"[:300]
 
 
+def _competitor(res: Results, config: str, name: str, skip: Sequence[str],
+                missing: str | None, rows: int, run: Callable[[], dict]) -> None:
+    """One optional competitor's Fashion-MNIST row: measured, skipped or not installed."""
+    if name in skip:
+        res.add("fmnist", config, f"skipped (--skip {name})"
+                + ("" if missing is None else f"; also {missing.split(';')[0]}"))
+    elif missing:
+        res.add("fmnist", config, missing)
+    else:
+        try:
+            r = run()
+            res.add("fmnist", config, rows=rows, epochs=r["epochs"],
+                    samples_per_s=r["samples/s"], test_accuracy=r["test accuracy"],
+                    wall_s=r["wall s"], note=r["note"])
+        except Exception as exc:
+            res.add("fmnist", config, _failed(exc))
+
+
 def section_fmnist(res: Results, sz: dict, args) -> None:
     from dask_deeplearn import presets
 
@@ -416,39 +435,17 @@ def section_fmnist(res: Results, sz: dict, args) -> None:
     gc.collect()
 
     config = "(d) PyTorch CPU MLP 200-200 ReLU, Adam, batch 200, 2 threads"
-    missing = competitors.torch_missing(check_import="torch" not in args.skip)
-    if "torch" in args.skip:
-        res.add("fmnist", config, "skipped (--skip torch)"
-                + ("" if missing is None else f"; also {missing.split(';')[0]}"))
-    elif missing:
-        res.add("fmnist", config, missing)
-    else:
-        try:
-            r = competitors.run_torch(X, y, Xt, yt, int(math.ceil(epochs)))
-            res.add("fmnist", config, rows=len(X), epochs=r["epochs"],
-                    samples_per_s=r["samples/s"], test_accuracy=r["test accuracy"],
-                    wall_s=r["wall s"], note=r["note"])
-        except Exception as exc:
-            res.add("fmnist", config, _failed(exc))
+    _competitor(res, config, "torch", args.skip,
+                competitors.torch_missing(check_import="torch" not in args.skip), len(X),
+                lambda: competitors.run_torch(X, y, Xt, yt, int(math.ceil(epochs))))
     gc.collect()
 
     h2o_epochs = args.h2o_epochs if args.h2o_epochs is not None else sz["h2o_epochs"]
     config = f"(e) H2O-3 H2ODeepLearningEstimator defaults, {h2o_epochs:g} epochs, nthreads=2"
-    missing = competitors.h2o_missing(check_import="h2o" not in args.skip)
-    if "h2o" in args.skip:
-        res.add("fmnist", config, "skipped (--skip h2o)"
-                + ("" if missing is None else f"; also {missing.split(';')[0]}"))
-    elif missing:
-        res.add("fmnist", config, missing)
-    else:
-        try:
-            r = competitors.run_h2o(X, y, Xt, yt, h2o_epochs,
-                                    log=lambda s: print(s, flush=True))
-            res.add("fmnist", config, rows=len(X), epochs=r["epochs"],
-                    samples_per_s=r["samples/s"], test_accuracy=r["test accuracy"],
-                    wall_s=r["wall s"], note=r["note"])
-        except Exception as exc:
-            res.add("fmnist", config, _failed(exc))
+    _competitor(res, config, "h2o", args.skip,
+                competitors.h2o_missing(check_import="h2o" not in args.skip), len(X),
+                lambda: competitors.run_h2o(X, y, Xt, yt, h2o_epochs,
+                                            log=lambda s: print(s, flush=True)))
     res.note("fmnist", H2O_REFERENCE + " (H2O's default network, 10 epochs).")
 
 
