@@ -635,17 +635,24 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, AA, units, kk, w_off, b_
 # branches into masked loads and stores of the optimiser state (microcoded, slow on Zen);
 # skipped weights (fast_mode, batch gradient 0) keep their values through decay 1, gain 0
 # and step 0, so every lane does a plain store (see _update_row_adadelta).
+@njit(inline="always")
+def _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam):
+    """Weight ``c`` of a row, its batch gradient and the penalised gradient (+ elastic pull)."""
+    w = Wv[c]
+    gd = gv[c]
+    grad = _penalised(gd, w, l1, l2)
+    if CW is not None:  # pruned at compile time when CW is None (no pull)
+        grad += lam * (w - CW[lo + c])
+    return w, gd, grad
+
+
 @njit(**_JIT)
 def _matrix_row_adadelta(Wv, Ev, Dv, gv, CW, lo, cols, fast, l1, l2, lam, rho, eps):
     zero = np.float32(0.0)
     acc = zero
     acc_w = zero
     for c in range(cols):
-        w = Wv[c]
-        gd = gv[c]
-        grad = _penalised(gd, w, l1, l2)
-        if CW is not None:
-            grad += lam * (w - CW[lo + c])
+        w, gd, grad = _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam)
         upd = not (fast and gd == zero)
         Ev[c], Dv[c], d = _adadelta_step(Ev[c], Dv[c], grad, upd, rho, eps)
         wn = w - d
@@ -660,11 +667,7 @@ def _matrix_row_momentum(Wv, Vv, gv, CW, lo, cols, fast, l1, l2, lam, r, m, nest
     zero = np.float32(0.0)
     acc_w = zero
     for c in range(cols):
-        w = Wv[c]
-        gd = gv[c]
-        grad = _penalised(gd, w, l1, l2)
-        if CW is not None:
-            grad += lam * (w - CW[lo + c])
+        w, gd, grad = _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam)
         Vv[c], step = _momentum_step(Vv[c], grad, not (fast and gd == zero), r, m, nesterov)
         wn = w + step
         Wv[c] = wn
@@ -677,11 +680,7 @@ def _matrix_row_plain(Wv, gv, CW, lo, cols, fast, l1, l2, lam, r):
     zero = np.float32(0.0)
     acc_w = zero
     for c in range(cols):
-        w = Wv[c]
-        gd = gv[c]
-        grad = _penalised(gd, w, l1, l2)
-        if CW is not None:
-            grad += lam * (w - CW[lo + c])
+        w, gd, grad = _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam)
         upd = not (fast and gd == zero)
         wn = w - (r if upd else zero) * grad
         Wv[c] = wn
