@@ -338,7 +338,10 @@ class DaskBackend:
         if self.balance is not None:
             blocks = self._balanced(blocks)
         # (after balancing: the scoring tasks read the balanced class frequencies)
-        self._params_f = client.scatter(p, hash=False)
+        # one object under a fresh key: scattering the dict itself would put each value under
+        # a cluster-wide key named after its parameter ("hidden", "seed", ...), shared by
+        # every fit on the cluster, so one fit releasing them dropped another's dependencies
+        self._params_f = client.scatter([p], hash=False)[0]
         rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:

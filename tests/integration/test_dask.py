@@ -225,6 +225,31 @@ def test_scheduler_address_and_default_client(client, digits):
         train[cols], train["y"]).backend_ == "local"
 
 
+def test_a_fit_keeps_its_parameters_under_its_own_key(client, digits):
+    """No fit scatters under cluster-wide keys named after parameters ("hidden", "seed", ...).
+
+    Scattering the parameter dict itself did: two fits on one client then shared those keys,
+    and the first fit's release cancelled the second's scoring tasks ("lost dependencies").
+    """
+    import time
+
+    names = set(DeepLearningClassifier().get_params())
+    train, _, cols = digits
+    ddf = _dask(train, 4)
+    handle = (DeepLearningClassifier(hidden=[16], epochs=30, seed=3, score_each_iteration=True,
+                                     replicate_training_data=False, **FAST)
+              .fit(ddf[cols], ddf["y"], client=client, block=False))
+    seen_fit, clashes = False, set()
+    while not handle.done():
+        keys = client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
+        seen_fit = seen_fit or any(k.startswith("ddl-") for k in keys)
+        clashes |= names.intersection(keys)
+        time.sleep(0.02)
+    assert handle.result(timeout=120).backend_ == "dask"
+    assert seen_fit          # the scheduler was looked at while the fit held its data
+    assert not clashes, sorted(clashes)
+
+
 def test_concurrent_fits_do_not_interleave_their_iterations(client, digits):
     train, _, cols = digits
     ddf = _dask(train, 4)
