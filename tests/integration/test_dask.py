@@ -240,7 +240,8 @@ def test_a_fit_keeps_its_parameters_under_its_own_key(client, digits):
                                      replicate_training_data=False, **FAST)
               .fit(ddf[cols], ddf["y"], client=client, block=False))
     seen_fit, clashes = False, set()
-    while not handle.done():
+    deadline = time.monotonic() + 300  # hang guard only; result() below raises if not done
+    while not handle.done() and time.monotonic() < deadline:
         keys = client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
         seen_fit = seen_fit or any(k.startswith("ddl-") for k in keys)
         clashes |= names.intersection(keys)
