@@ -332,6 +332,17 @@ def _propagate(W, base, cols, gr, e):
         e[c] += gr * Wv[c]
 
 
+@njit(inline="always")
+def _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam):
+    """Weight ``c`` of a row, its input and its penalised gradient ``gr * ain[c]`` (+ pull)."""
+    w = Wv[c]
+    ac = ain[c]
+    grad = _penalised(gr * ac, w, l1, l2)
+    if CW is not None:  # pruned at compile time when CW is None (no pull)
+        grad += lam * (w - CW[base + c])
+    return w, ac, grad
+
+
 @njit(**_JIT)
 def _update_row_adadelta(W, EG, EDX, CW, base, cols, gr, ain, fast, l1, l2, lam, rho, eps):
     """ADADELTA update of one receiving unit's incoming weights (``grad = gr * ain``).
@@ -346,11 +357,7 @@ def _update_row_adadelta(W, EG, EDX, CW, base, cols, gr, ain, fast, l1, l2, lam,
     EGv = EG[base:base + cols]
     EDv = EDX[base:base + cols]
     for c in range(cols):
-        w = Wv[c]
-        ac = ain[c]
-        grad = _penalised(gr * ac, w, l1, l2)
-        if CW is not None:  # pruned at compile time when CW is None (no pull)
-            grad += lam * (w - CW[base + c])
+        w, ac, grad = _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam)
         upd = not (fast and ac == zero)
         EGv[c], EDv[c], d = _adadelta_step(EGv[c], EDv[c], grad, upd, rho, eps)
         Wv[c] = w - d
@@ -370,20 +377,12 @@ def _update_row_manual(W, V, CW, base, cols, gr, ain, fast, l1, l2, lam, r, m, h
     if has_mom:
         Vv = V[base:base + cols]
         for c in range(cols):
-            w = Wv[c]
-            ac = ain[c]
-            grad = _penalised(gr * ac, w, l1, l2)
-            if CW is not None:  # pruned at compile time when CW is None (no pull)
-                grad += lam * (w - CW[base + c])
+            w, ac, grad = _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam)
             Vv[c], step = _momentum_step(Vv[c], grad, not (fast and ac == zero), r, m, nesterov)
             Wv[c] = w + step
     else:
         for c in range(cols):
-            w = Wv[c]
-            ac = ain[c]
-            grad = _penalised(gr * ac, w, l1, l2)
-            if CW is not None:
-                grad += lam * (w - CW[base + c])
+            w, ac, grad = _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam)
             upd = not (fast and ac == zero)
             Wv[c] = w - (r if upd else zero) * grad
     return zero
