@@ -281,10 +281,17 @@ def _derivative(code, a):
 
 # --------------------------------------------------------------------------- per-sample kernel
 @njit(inline="always")
-def _penalised(g, w, l1, l2):
-    """``g + l1 * sign(w) + l2 * w``: the L1/L2 terms H2O adds to every weight gradient."""
+def _penalised(g, w, CW, k, l1, l2, lam):
+    """Gradient ``g`` of weight ``k`` (value ``w``) plus H2O's L1/L2 terms and the pull.
+
+    ``g + l1 * sign(w) + l2 * w``, plus ``lam * (w - CW[k])`` towards the consensus model of
+    elastic averaging; the pull is pruned at compile time when ``CW`` is None.
+    """
     zero = np.float32(0.0)
-    return g + l1 * (np.float32(w > zero) - np.float32(w < zero)) + l2 * w
+    grad = g + l1 * (np.float32(w > zero) - np.float32(w < zero)) + l2 * w
+    if CW is not None:
+        grad += lam * (w - CW[k])
+    return grad
 
 
 @njit(inline="always")
@@ -332,17 +339,6 @@ def _propagate(W, base, cols, gr, e):
         e[c] += gr * Wv[c]
 
 
-@njit(inline="always")
-def _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam):
-    """Weight ``c`` of a row, its input and its penalised gradient ``gr * ain[c]`` (+ pull)."""
-    w = Wv[c]
-    ac = ain[c]
-    grad = _penalised(gr * ac, w, l1, l2)
-    if CW is not None:  # pruned at compile time when CW is None (no pull)
-        grad += lam * (w - CW[base + c])
-    return w, ac, grad
-
-
 @njit(**_JIT)
 def _update_row_adadelta(W, EG, EDX, CW, base, cols, gr, ain, fast, l1, l2, lam, rho, eps):
     """ADADELTA update of one receiving unit's incoming weights (``grad = gr * ain``).
@@ -357,7 +353,9 @@ def _update_row_adadelta(W, EG, EDX, CW, base, cols, gr, ain, fast, l1, l2, lam,
     EGv = EG[base:base + cols]
     EDv = EDX[base:base + cols]
     for c in range(cols):
-        w, ac, grad = _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam)
+        w = Wv[c]
+        ac = ain[c]
+        grad = _penalised(gr * ac, w, CW, base + c, l1, l2, lam)
         upd = not (fast and ac == zero)
         EGv[c], EDv[c], d = _adadelta_step(EGv[c], EDv[c], grad, upd, rho, eps)
         Wv[c] = w - d
@@ -377,12 +375,16 @@ def _update_row_manual(W, V, CW, base, cols, gr, ain, fast, l1, l2, lam, r, m, h
     if has_mom:
         Vv = V[base:base + cols]
         for c in range(cols):
-            w, ac, grad = _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam)
+            w = Wv[c]
+            ac = ain[c]
+            grad = _penalised(gr * ac, w, CW, base + c, l1, l2, lam)
             Vv[c], step = _momentum_step(Vv[c], grad, not (fast and ac == zero), r, m, nesterov)
             Wv[c] = w + step
     else:
         for c in range(cols):
-            w, ac, grad = _sample_grad(Wv, ain, gr, CW, base, c, l1, l2, lam)
+            w = Wv[c]
+            ac = ain[c]
+            grad = _penalised(gr * ac, w, CW, base + c, l1, l2, lam)
             upd = not (fast and ac == zero)
             Wv[c] = w - (r if upd else zero) * grad
     return zero
@@ -633,25 +635,16 @@ def sgd_rows(X, y, rw, off, rows, W, B, OW, OB, CW, CB, AA, units, kk, w_off, b_
 # One loop per update rule. With the rule chosen inside the loop LLVM if-converts the
 # branches into masked loads and stores of the optimiser state (microcoded, slow on Zen);
 # skipped weights (fast_mode, batch gradient 0) keep their values through decay 1, gain 0
-# and step 0, so every lane does a plain store (see _update_row_adadelta).
-@njit(inline="always")
-def _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam):
-    """Weight ``c`` of a row, its batch gradient and the penalised gradient (+ elastic pull)."""
-    w = Wv[c]
-    gd = gv[c]
-    grad = _penalised(gd, w, l1, l2)
-    if CW is not None:  # pruned at compile time when CW is None (no pull)
-        grad += lam * (w - CW[lo + c])
-    return w, gd, grad
-
-
+# and step 0, so every lane does a plain store (see _adadelta_step).
 @njit(**_JIT)
 def _matrix_row_adadelta(Wv, Ev, Dv, gv, CW, lo, cols, fast, l1, l2, lam, rho, eps):
     zero = np.float32(0.0)
     acc = zero
     acc_w = zero
     for c in range(cols):
-        w, gd, grad = _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam)
+        w = Wv[c]
+        gd = gv[c]
+        grad = _penalised(gd, w, CW, lo + c, l1, l2, lam)
         upd = not (fast and gd == zero)
         Ev[c], Dv[c], d = _adadelta_step(Ev[c], Dv[c], grad, upd, rho, eps)
         wn = w - d
@@ -666,7 +659,9 @@ def _matrix_row_momentum(Wv, Vv, gv, CW, lo, cols, fast, l1, l2, lam, r, m, nest
     zero = np.float32(0.0)
     acc_w = zero
     for c in range(cols):
-        w, gd, grad = _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam)
+        w = Wv[c]
+        gd = gv[c]
+        grad = _penalised(gd, w, CW, lo + c, l1, l2, lam)
         Vv[c], step = _momentum_step(Vv[c], grad, not (fast and gd == zero), r, m, nesterov)
         wn = w + step
         Wv[c] = wn
@@ -679,7 +674,9 @@ def _matrix_row_plain(Wv, gv, CW, lo, cols, fast, l1, l2, lam, r):
     zero = np.float32(0.0)
     acc_w = zero
     for c in range(cols):
-        w, gd, grad = _batch_grad(Wv, gv, CW, lo, c, l1, l2, lam)
+        w = Wv[c]
+        gd = gv[c]
+        grad = _penalised(gd, w, CW, lo + c, l1, l2, lam)
         upd = not (fast and gd == zero)
         wn = w - (r if upd else zero) * grad
         Wv[c] = wn
