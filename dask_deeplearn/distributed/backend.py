@@ -330,7 +330,7 @@ class DaskBackend:
         client = self.client
         workers = self._workers()
         # the model's metadata travels once per worker, not once per task
-        self._info = client.scatter(self.data_info, hash=False)
+        self._info = client.scatter(self.data_info, hash=False, broadcast=True)
         n_workers = len(workers)
         if p["force_load_balance"] and train.npartitions < n_workers and self.data_info.n_rows >= n_workers:
             train = train.repartition(npartitions=n_workers)
@@ -341,7 +341,8 @@ class DaskBackend:
         # one object under a fresh key: scattering the dict itself would put each value under
         # a cluster-wide key named after its parameter ("hidden", "seed", ...), shared by
         # every fit on the cluster, so one fit releasing them dropped another's dependencies
-        self._params_f = client.scatter([p], hash=False)[0]
+        # (on every worker: scattered data has no lineage, so a lost copy could not come back)
+        self._params_f = client.scatter([p], hash=False, broadcast=True)[0]
         rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:
