@@ -427,6 +427,10 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     """Common code of the classifier, the regressor and the H2O-style estimator."""
 
     _task: str | None = None  # "classification", "regression" or None (decided at fit)
+    #: how a binomial model's predict labels a row: "threshold" (H2O: class 1 when
+    #: p1 >= threshold_) or "argmax" (scikit-learn: classes_[argmax(predict_proba)]);
+    #: the scorers exported from the model (Python, Java, score_parquet, the CLI) use it too
+    _label_rule: str = "threshold"
 
     # ------------------------------------------------------------------ inputs
     def _params(self) -> dict[str, Any]:
@@ -1342,6 +1346,26 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     def _partial_pandas(self, frame: pd.DataFrame) -> Any:
         """Metric partial of one pandas frame holding the response (None when empty)."""
         return self._scorer().partial(frame)
+
+    @property
+    def threshold_(self) -> float | None:
+        """H2O's binomial label threshold on p(class 1): the max-F1 threshold.
+
+        ``max_f1_threshold`` of the validation metrics, else of the training metrics (0.5
+        when neither defines one); None for a multinomial, regression or autoencoder
+        model. ``DeepLearningEstimator.predict`` labels a row class 1 when
+        ``p1 >= threshold_``; the scikit-learn estimators' ``predict`` ignores it and
+        returns ``classes_[argmax(predict_proba(X))]``.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        """
+        self._check_fitted()
+        if self.task_ != "classification" or len(self.classes_) != 2:
+            return None
+        return self._threshold()
 
     def _threshold(self) -> float:
         """Binomial label threshold: max-F1 of the validation, else training metrics (H2O)."""

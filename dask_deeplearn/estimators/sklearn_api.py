@@ -43,6 +43,9 @@ def _check_labels_in(y: Any, classes: Any, *, first: bool) -> None:
 
 
 class _SklearnMixin(DeepLearningBase):
+    # scikit-learn's contract: predict is classes_[argmax(predict_proba)], also for two classes
+    _label_rule = "argmax"
+
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None,
             sample_weight: Any = None, client: Any = None, block: bool = True) -> Any:
         """Train on ``X`` and ``y``: numpy, pandas, or Dask collections.
@@ -260,6 +263,10 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    threshold_ : float or None
+        Two classes: H2O's max-F1 threshold on p(class 1) (validation metrics, else
+        training metrics), which ``DeepLearningEstimator.predict`` uses; this estimator's
+        ``predict`` does not (it is the arg-max of ``predict_proba``). None otherwise.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X was a DataFrame with string column names.
@@ -316,7 +323,15 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
         return self._raw_predict(self._scoring_frame(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class labels: arg-max, or for two classes H2O's max-F1 threshold on p(class 1).
+        """Class labels: ``classes_[argmax(predict_proba(X))]``, for two classes too.
+
+        scikit-learn's contract (``score``, ``GridSearchCV`` and every search's default
+        scoring rely on it): the most probable class, the first one on a tie. H2O's
+        ``DeepLearningEstimator.predict`` labels a binomial row by the max-F1 threshold
+        instead; that threshold is :attr:`threshold_` (apply it as
+        ``classes_[(predict_proba(X)[:, 1] >= threshold_).astype(int)]``). The scorers
+        exported from this model (``export_python``, ``export_java``, ``score_parquet``,
+        the command line) give the same labels as this method.
 
         Parameters
         ----------
