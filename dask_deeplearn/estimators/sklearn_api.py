@@ -64,14 +64,18 @@ class _SklearnMixin(DeepLearningBase):
             categorical (``category``, object or string dtype); array columns are taken
             by position (named ``C1..Cn``), an object array's numeric columns as numbers.
             A SciPy sparse matrix is densified. Missing values (NaN) are imputed as
-            ``missing_values_handling`` says.
+            ``missing_values_handling`` says. A column named by the ``weights_column`` or
+            ``offset_column`` parameter (``"C<j>"`` for an array) is read as the
+            observation weights / offsets, not as a feature; ``predict`` then reads the
+            offsets from its ``X`` too (``n_features_in_`` counts the column).
         y : array-like, pandas.Series, or Dask Series/Array of shape (n_samples,)
             Response; a Dask ``y`` must have the same partitions as a Dask ``X``.
         validation_data : tuple (X_valid, y_valid), optional
             H2O's ``validation_frame``: scored on the schedule, drives early stopping and
             the best-model choice. May be Dask collections.
         sample_weight : array-like, optional
-            Observation weights (H2O's ``weights_column``), aligned with ``y``.
+            Observation weights (H2O's ``weights_column``), aligned with ``y``; not
+            together with a ``weights_column`` parameter.
         client : distributed.Client, optional
             Cluster to train on (else ``scheduler_address``, the default client, or an
             embedded ``LocalCluster`` for Dask input). Never stored as a parameter.
@@ -90,7 +94,9 @@ class _SklearnMixin(DeepLearningBase):
         DataError
             The data cannot be used as given (the message names the column or argument,
             the value and what is allowed); a ValueError. Cells that are neither numbers
-            nor strings raise a DataError that is also a TypeError.
+            nor strings raise a DataError that is also a TypeError. Also when
+            ``weights_column`` / ``offset_column`` is not a column of ``X``, or
+            ``sample_weight`` is given with a ``weights_column``.
         """
         def run() -> "_SklearnMixin":
             if not (self.warm_start and hasattr(self, "state_") and self.checkpoint is None):

@@ -271,7 +271,8 @@ def test_offset_and_weights_columns_with_dask_input(client):
     ddf = dd.from_pandas(X, npartitions=2, sort=False)
     dy = dd.from_pandas(pd.Series(y), npartitions=2, sort=False)
     reg = DeepLearningRegressor(**BASE, offset_column="o", weights_column="w")
-    reg.fit(ddf, dy, client=client)
+    with pytest.warns(UserWarning, match="not re-weighted"):  # H2O's rule, warned about
+        reg.fit(ddf, dy, client=client)
     assert list(reg.data_info_.used_columns) == ["x1", "x2"]
     with client.as_current():
         pred = reg.predict(ddf).compute().to_numpy()
