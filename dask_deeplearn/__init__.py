@@ -16,6 +16,12 @@ DeepLearningGridSearch
     H2O's grid search: Cartesian, RandomDiscrete, and our SuccessiveHalving / Hyperband
     that continue survivors from their checkpoints.
 
+Sub-packages
+------------
+Every public sub-package and module (``io``, ``export``, ``metrics``, ``model_selection``,
+``preprocessing``, ``distributed``, ``scorer``, ...) is an attribute of the package,
+imported on first access: ``import dask_deeplearn as ddl; ddl.io.save_model(...)``.
+
 Model files
 -----------
 load_model
@@ -51,20 +57,27 @@ _LAZY = {
     "presets": None,
 }
 
+# Public sub-packages and modules, imported on first attribute access (scikit-learn's
+# lazy-submodule pattern): ``import dask_deeplearn`` stays cheap.
+_SUBMODULES = (
+    "cli", "demo", "distributed", "estimators", "exceptions", "export", "fast_scoring",
+    "inspection", "io", "kernels", "metrics", "model_selection", "network", "params",
+    "plotting", "preprocessing", "presets", "scorer", "training", "weights",
+)
+
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
-        where = _LAZY[name]
-        if where is None:
-            return importlib.import_module(f".{name}", __name__)
-        return getattr(importlib.import_module(f".{where}", __name__), name)
+    if name in _LAZY and _LAZY[name] is not None:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [

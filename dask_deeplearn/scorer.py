@@ -53,7 +53,11 @@ class Scorer:
         Effective parameters (offset column, metric options).
     classes : ndarray or None
     threshold : float
-        Binomial label threshold (H2O's max-F1).
+        Binomial label threshold (H2O's max-F1: the model's ``threshold_``).
+    label_rule : {"threshold", "argmax"}, default="threshold"
+        How binomial labels are chosen: ``p1 >= threshold`` (H2O's
+        ``DeepLearningEstimator``) or the arg-max of the probabilities, the first class
+        on a tie (the scikit-learn estimators). Multinomial labels are always the arg-max.
     """
 
     data_info: Any
@@ -63,6 +67,7 @@ class Scorer:
     params: dict[str, Any]
     classes: np.ndarray | None
     threshold: float
+    label_rule: str = "threshold"
 
     #: score through the fused first layer where it applies (False: always the dense
     #: ``transform_X`` + ``forward`` path; the tests compare the two)
@@ -85,7 +90,7 @@ class Scorer:
         classes = np.asarray(model.classes_) if model.task_ == "classification" else None
         threshold = model._threshold() if model.task_ == "classification" else 0.5
         return cls(model.data_info_, light, model.task_, model.distribution_, params, classes,
-                   threshold)
+                   threshold, model._label_rule)
 
     # ------------------------------------------------------------------ arrays
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -154,8 +159,9 @@ class Scorer:
                              class_correction=class_correction(self.params))
 
     def label_index(self, proba: np.ndarray) -> np.ndarray:
-        """Class index per row: binomial ``p1 >= threshold``, else the arg-max."""
-        if proba.shape[1] == 2:
+        """Class index per row: binomial ``p1 >= threshold`` (``label_rule="threshold"``),
+        else the arg-max (the first class on a tie)."""
+        if proba.shape[1] == 2 and self.label_rule == "threshold":
             return (proba[:, 1] >= self.threshold).astype(np.int64)
         return proba.argmax(axis=1)
 

@@ -427,6 +427,10 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     """Common code of the classifier, the regressor and the H2O-style estimator."""
 
     _task: str | None = None  # "classification", "regression" or None (decided at fit)
+    #: how a binomial model's predict labels a row: "threshold" (H2O: class 1 when
+    #: p1 >= threshold_) or "argmax" (scikit-learn: classes_[argmax(predict_proba)]);
+    #: the scorers exported from the model (Python, Java, score_parquet, the CLI) use it too
+    _label_rule: str = "threshold"
 
     # ------------------------------------------------------------------ inputs
     def _params(self) -> dict[str, Any]:
@@ -1078,6 +1082,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
             classes = list(np.unique(present.to_numpy()))
         elif task == "classification":
             classes = list(np.unique(np.asarray(classes)))
+        features = self._xy_features(raw_names, sample_weight)
         if not reset:
             sample_weight = self._continued_weights(sample_weight, len(frame))
         weights_column = None
@@ -1094,10 +1099,45 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         self._pending_fitted = self._feature_attributes(raw_names, named)
         response = None if task == "autoencoder" else _RESPONSE
         with _user_names():
-            self._fit_frames(train, response, valid, features=raw_names, task=task,
+            self._fit_frames(train, response, valid, features=features, task=task,
                              classes=classes, weights_column=weights_column, client=client)
         self._remember_features(raw_names, named)
         return self
+
+    def _xy_features(self, raw_names: list[Any], sample_weight: Any) -> list[Any]:
+        """The predictor columns of ``X`` in a ``fit(X, y)``: all but the role columns.
+
+        A ``weights_column`` / ``offset_column`` named in the parameters is a column of
+        ``X`` (for an array ``X``: ``C1..Cn`` by position): it is read as the weights /
+        offsets, at fit time and (offsets) at predict time, and is not a feature.
+        ``n_features_in_`` and ``feature_names_in_`` still count it: ``predict`` takes
+        the same ``X``.
+
+        Raises
+        ------
+        DataError
+            ``sample_weight`` is given as well as a ``weights_column``, or a named role
+            column is not a column of ``X``.
+        """
+        if sample_weight is not None and self.weights_column is not None:
+            raise DataError(
+                f"sample_weight= and weights_column={self.weights_column!r} both give "
+                f"observation weights to {type(self).__name__}.fit; pass only one: drop "
+                "sample_weight, or set weights_column=None.")
+        roles = []
+        for name in ("weights_column", "offset_column"):
+            col = getattr(self, name)
+            if col is None:
+                continue
+            if col not in raw_names:
+                shown = ", ".join(repr(c) for c in raw_names[:10])
+                raise DataError(
+                    f"{name}={col!r} is not a column of X (columns: {shown}"
+                    f"{', ...' if len(raw_names) > 10 else ''}; an array X has the columns "
+                    f"C1..Cn); add the column to X or set {name}=None"
+                    f"{' (or pass sample_weight=)' if name == 'weights_column' else ''}.")
+            roles.append(col)
+        return [c for c in raw_names if c not in roles]
 
     def _continued_weights(self, sample_weight: Any, n_rows: int) -> Any:
         """``sample_weight`` of a continued fit, consistent with the first fit's.
@@ -1158,6 +1198,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                      sample_weight: Any, task: str, client: Any, classes: Any = None,
                      raw_names: list[Any] | None = None) -> "DeepLearningBase":
         raw_names = list(frame.columns) if raw_names is None else raw_names
+        features = self._xy_features(raw_names, sample_weight)
         extra = {} if task == "autoencoder" else {_RESPONSE: y}
         weights_column = None
         if sample_weight is not None:
@@ -1170,7 +1211,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         if task == "classification" and classes is not None:
             classes = list(np.unique(np.asarray(classes)))
         with _user_names():
-            self._fit_frames(train, response, valid, features=raw_names, task=task,
+            self._fit_frames(train, response, valid, features=features, task=task,
                              classes=classes, weights_column=weights_column, client=client)
         self._remember_features(raw_names, named)
         return self
@@ -1342,6 +1383,26 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     def _partial_pandas(self, frame: pd.DataFrame) -> Any:
         """Metric partial of one pandas frame holding the response (None when empty)."""
         return self._scorer().partial(frame)
+
+    @property
+    def threshold_(self) -> float | None:
+        """H2O's binomial label threshold on p(class 1): the max-F1 threshold.
+
+        ``max_f1_threshold`` of the validation metrics, else of the training metrics (0.5
+        when neither defines one); None for a multinomial, regression or autoencoder
+        model. ``DeepLearningEstimator.predict`` labels a row class 1 when
+        ``p1 >= threshold_``; the scikit-learn estimators' ``predict`` ignores it and
+        returns ``classes_[argmax(predict_proba(X))]``.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        """
+        self._check_fitted()
+        if self.task_ != "classification" or len(self.classes_) != 2:
+            return None
+        return self._threshold()
 
     def _threshold(self) -> float:
         """Binomial label threshold: max-F1 of the validation, else training metrics (H2O)."""

@@ -169,7 +169,10 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
         -------
         pandas.DataFrame (or a lazy Dask DataFrame for Dask input, index kept)
             Classification: ``predict`` (label) then one probability column per class
-            (named by the class label). Regression: ``predict``. Autoencoder: the
+            (named by the class label). A binomial label is class 1 when
+            ``p1 >= threshold_`` (H2O's max-F1 threshold: validation metrics, else
+            training metrics; the same comparison in the exported scorers), a
+            multinomial label the most probable class. Regression: ``predict``. Autoencoder: the
             reconstruction columns ``reconstr_<input>`` (numerics in original units).
         """
         self._check_fitted()

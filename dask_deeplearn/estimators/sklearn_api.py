@@ -43,6 +43,9 @@ def _check_labels_in(y: Any, classes: Any, *, first: bool) -> None:
 
 
 class _SklearnMixin(DeepLearningBase):
+    # scikit-learn's contract: predict is classes_[argmax(predict_proba)], also for two classes
+    _label_rule = "argmax"
+
     def fit(self, X: Any, y: Any, *, validation_data: tuple[Any, Any] | None = None,
             sample_weight: Any = None, client: Any = None, block: bool = True) -> Any:
         """Train on ``X`` and ``y``: numpy, pandas, or Dask collections.
@@ -61,14 +64,18 @@ class _SklearnMixin(DeepLearningBase):
             categorical (``category``, object or string dtype); array columns are taken
             by position (named ``C1..Cn``), an object array's numeric columns as numbers.
             A SciPy sparse matrix is densified. Missing values (NaN) are imputed as
-            ``missing_values_handling`` says.
+            ``missing_values_handling`` says. A column named by the ``weights_column`` or
+            ``offset_column`` parameter (``"C<j>"`` for an array) is read as the
+            observation weights / offsets, not as a feature; ``predict`` then reads the
+            offsets from its ``X`` too (``n_features_in_`` counts the column).
         y : array-like, pandas.Series, or Dask Series/Array of shape (n_samples,)
             Response; a Dask ``y`` must have the same partitions as a Dask ``X``.
         validation_data : tuple (X_valid, y_valid), optional
             H2O's ``validation_frame``: scored on the schedule, drives early stopping and
             the best-model choice. May be Dask collections.
         sample_weight : array-like, optional
-            Observation weights (H2O's ``weights_column``), aligned with ``y``.
+            Observation weights (H2O's ``weights_column``), aligned with ``y``; not
+            together with a ``weights_column`` parameter.
         client : distributed.Client, optional
             Cluster to train on (else ``scheduler_address``, the default client, or an
             embedded ``LocalCluster`` for Dask input). Never stored as a parameter.
@@ -87,7 +94,9 @@ class _SklearnMixin(DeepLearningBase):
         DataError
             The data cannot be used as given (the message names the column or argument,
             the value and what is allowed); a ValueError. Cells that are neither numbers
-            nor strings raise a DataError that is also a TypeError.
+            nor strings raise a DataError that is also a TypeError. Also when
+            ``weights_column`` / ``offset_column`` is not a column of ``X``, or
+            ``sample_weight`` is given with a ``weights_column``.
         """
         def run() -> "_SklearnMixin":
             if not (self.warm_start and hasattr(self, "state_") and self.checkpoint is None):
@@ -260,6 +269,10 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    threshold_ : float or None
+        Two classes: H2O's max-F1 threshold on p(class 1) (validation metrics, else
+        training metrics), which ``DeepLearningEstimator.predict`` uses; this estimator's
+        ``predict`` does not (it is the arg-max of ``predict_proba``). None otherwise.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X was a DataFrame with string column names.
@@ -316,7 +329,15 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
         return self._raw_predict(self._scoring_frame(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class labels: arg-max, or for two classes H2O's max-F1 threshold on p(class 1).
+        """Class labels: ``classes_[argmax(predict_proba(X))]``, for two classes too.
+
+        scikit-learn's contract (``score``, ``GridSearchCV`` and every search's default
+        scoring rely on it): the most probable class, the first one on a tie. H2O's
+        ``DeepLearningEstimator.predict`` labels a binomial row by the max-F1 threshold
+        instead; that threshold is :attr:`threshold_` (apply it as
+        ``classes_[(predict_proba(X)[:, 1] >= threshold_).astype(int)]``). The scorers
+        exported from this model (``export_python``, ``export_java``, ``score_parquet``,
+        the command line) give the same labels as this method.
 
         Parameters
         ----------

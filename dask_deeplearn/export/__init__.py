@@ -1,9 +1,11 @@
-"""Standalone scorers generated from a fitted model (issue 4).
+"""Standalone scorers generated from a fitted model.
 
 * :mod:`.python`: one ``.py`` file that needs only numpy;
 * :mod:`.java`: one Java source file that needs only the JDK (H2O's POJO, rebuilt).
 
-The generated files never import ``dask_deeplearn``; the generators here do.
+The generated files never import ``dask_deeplearn``; the generators here do. Both
+modules are attributes of this package, imported on first access
+(``dask_deeplearn.export.python.export_python``).
 """
 
 from typing import Any
@@ -11,6 +13,20 @@ from typing import Any
 from ..exceptions import UnstableModelError
 
 __all__ = ["check_stable"]
+
+_SUBMODULES = ("java", "python")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES))
 
 
 def check_stable(model: Any, action: str) -> None:

@@ -12,7 +12,9 @@
   preds)`` for a model with an offset column): ``row[i]`` is the numeric value of column
   ``NAMES[i]`` or, for a categorical column, the index of its level in ``DOMAINS[i]`` as
   a double (-1 or NaN: unknown level; NaN: missing). Classifiers fill ``preds[0]`` with
-  the predicted label index and ``preds[1..K]`` with the class probabilities; regressors
+  the predicted label index (chosen as the model's ``predict`` chooses it, ``LABEL_RULE``:
+  the max-F1 ``DEFAULT_THRESHOLD`` for a binomial ``DeepLearningEstimator``, the arg-max
+  for the scikit-learn estimators) and ``preds[1..K]`` with the class probabilities; regressors
   fill ``preds[0]``; autoencoders fill ``preds[0..N_INPUTS-1]`` with the reconstruction
   of the expanded inputs, numerics un-normalised (``out / mul + sub``) and one-hot slots
   as raw activations, as H2O's autoencoder POJO (semantics §12, §13.1). ``preds`` needs
@@ -325,7 +327,7 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
         response_domain = model._proba_columns()
         k = len(response_domain)
         category = "Binomial" if k == 2 else "Multinomial"
-        threshold = float(model._threshold()) if k == 2 else float("nan")
+        threshold = float(model.threshold_) if k == 2 else float("nan")
         output_names = ["predict", *response_domain]
     elif autoencoder:
         response_domain = None
@@ -376,6 +378,8 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
         "output_names": t.strings(output_names),
         "nclasses": str(k),
         "threshold": _jdouble(threshold),
+        "label_rule": opt_str(model._label_rule if classification else None),
+        "argmax_labels": bool_(not classification or model._label_rule == "argmax"),
         "prior": "null" if correction is None else t.doubles(correction[0]),
         "model_dist": "null" if correction is None else t.doubles(correction[1]),
         "n_inputs": str(int(info.n_inputs)),
@@ -526,8 +530,15 @@ public class ${cls} {
   public static final String[][] DOMAINS = domains(${flat_levels}, ${domain_len}, RESPONSE_DOMAIN);
   /** Number of classes (1 for a regressor or an autoencoder). */
   public static final int NCLASSES = ${nclasses};
-  /** Binomial label threshold on p(class 1) (max-F1, as H2O); NaN otherwise. */
+  /** Binomial model: H2O's max-F1 threshold on p(class 1) (the model's threshold_); NaN otherwise. */
   public static final double DEFAULT_THRESHOLD = ${threshold};
+  /**
+   * Binomial labels: "threshold" (class 1 when p1 >= DEFAULT_THRESHOLD, as H2O's
+   * DeepLearningEstimator) or "argmax" (the most probable class, the first on a tie, as the
+   * scikit-learn estimators); multinomial labels are always the arg-max; null otherwise.
+   */
+  public static final String LABEL_RULE = ${label_rule};
+  static final boolean ARGMAX_LABELS = ${argmax_labels};
   /** balance_classes: training-frame class frequencies (null when not balanced). */
   public static final double[] PRIOR_CLASS_DISTRIB = ${prior};
   /** balance_classes: balanced-frame class frequencies (null when not balanced). */
@@ -642,7 +653,7 @@ public class ${cls} {
       }
       for (int c = 0; c < NCLASSES; c++) preds[1 + c] = out[c];
       int label = 0;
-      if (NCLASSES == 2) {
+      if (NCLASSES == 2 && !ARGMAX_LABELS) {
         label = out[1] >= DEFAULT_THRESHOLD ? 1 : 0;
       } else {
         for (int c = 1; c < NCLASSES; c++) if (out[c] > out[label]) label = c;

@@ -15,7 +15,10 @@ pandas, scipy or ``dask_deeplearn``:
   (Tanh, Rectifier, Maxout, hidden dropout scaled by ``1 - ratio``, softmax, linear or
   autoencoder output), offsets in link space, response de-standardisation and the log
   link;
-* labels: binomial ``p1 >= threshold`` (H2O's max-F1 threshold), multinomial argmax;
+* labels as the estimator the scorer came from gives them: binomial ``p1 >= threshold``
+  (H2O's max-F1 threshold) for a ``DeepLearningEstimator``, the arg-max of the
+  probabilities (first class on a tie) for the scikit-learn estimators
+  (``LABEL_RULE``); multinomial argmax;
 * autoencoders (semantics §12): the reconstruction with numeric outputs un-normalised
   (``out / mul + sub``) and one-hot outputs left as raw activations, as
   :meth:`Scorer.reconstruction <dask_deeplearn.scorer.Scorer.reconstruction>`; the
@@ -425,7 +428,7 @@ def _raw(rows, parse_numbers=False):
 
 
 def _labels(proba):
-    if proba.shape[1] == 2:
+    if proba.shape[1] == 2 and LABEL_RULE == "threshold":
         idx = (proba[:, 1] >= THRESHOLD).astype(np.int64)
     else:
         idx = proba.argmax(axis=1)
@@ -475,8 +478,9 @@ def predict(rows):
     Returns
     -------
     ndarray of shape (n,) or (n, len(OUTPUT_COLUMNS))
-        Classifiers: labels from ``CLASSES`` (binomial: class 1 when its probability is
-        >= ``THRESHOLD``; multinomial: the most probable class). Regressors: float64
+        Classifiers: labels from ``CLASSES``: the most probable class (the first one on a
+        tie), except for a binomial model with ``LABEL_RULE == "threshold"``: class 1
+        when its probability is >= ``THRESHOLD``. Regressors: float64
         predictions in the response's units. Autoencoders: the float64 reconstruction,
         one column per expanded input (the columns ``OUTPUT_COLUMNS``,
         ``reconstr_<input>``, in ``INPUT_NAMES`` order): numeric inputs in their original
@@ -752,7 +756,7 @@ def _header(model: Any) -> str:
         classes = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
         proba_cols = [str(c) for c in model.classes_]
         output_cols = ["predict", *proba_cols]
-        threshold = float(model._threshold()) if len(classes) == 2 else None
+        threshold = float(model.threshold_) if len(classes) == 2 else None
     elif task == "autoencoder":
         classes = None
         output_cols = [f"reconstr_{n}" for n in input_names]  # as Scorer._columns
@@ -828,8 +832,13 @@ ignored, an empty cell is a missing value); the output CSV has a header row and 
         "DOMAINS = {",
         *[f"    {_lit(c)}: {_lit(v)}," for c, v in domains],
         "}",
-        "#: binomial label threshold (class 1 when p1 >= THRESHOLD), None otherwise",
+        "#: binomial model: H2O's max-F1 threshold on p(class 1) (the model's threshold_),",
+        "#: None otherwise",
         f"THRESHOLD = {_lit(threshold)}",
+        "#: binomial labels: \"threshold\" (class 1 when p1 >= THRESHOLD, as H2O's",
+        "#: DeepLearningEstimator) or \"argmax\" (the most probable class, first on a tie,",
+        "#: as the scikit-learn estimators); multinomial labels are always the arg-max",
+        f"LABEL_RULE = {_lit(model._label_rule if task == 'classification' else None)}",
         "#: columns of the CSV output (and of the model's H2O prediction frame; for an",
         "#: autoencoder, of its reconstruction)",
         f"OUTPUT_COLUMNS = {_lit(output_cols)}",

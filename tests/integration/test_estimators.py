@@ -50,16 +50,16 @@ def test_classifier_learns_digits_and_reports_h2o_metrics(digits):
     assert clf.validation_metrics_ is clf.model_performance(valid=True)
 
 
-def test_binomial_uses_max_f1_threshold_and_string_labels():
+def test_binomial_predicts_argmax_exposes_max_f1_threshold_and_string_labels():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 5))
     y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0.3, "yes", "no")
     clf = DeepLearningClassifier(**SMALL).fit(X, y)
     assert list(clf.classes_) == ["no", "yes"]
-    t = clf.training_metrics_.max_f1_threshold
-    proba = clf.predict_proba(X)[:, 1]
-    expected = np.where(proba >= t, "yes", "no")
-    assert np.array_equal(clf.predict(X), expected)
+    # scikit-learn's contract: the arg-max of predict_proba; H2O's threshold is public
+    assert clf.threshold_ == clf.training_metrics_.max_f1_threshold
+    proba = clf.predict_proba(X)
+    assert np.array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
     assert clf.training_metrics_.auc > 0.95
     assert "training_auc" in clf.scoring_history_
 
