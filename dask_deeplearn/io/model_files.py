@@ -22,7 +22,7 @@ import io
 import json
 import math
 import os
-import shutil
+import re
 import uuid
 import warnings
 import zipfile
@@ -44,6 +44,8 @@ FORMAT = "dask_deeplearn.model"
 FORMAT_VERSION = 1
 _ARRAYS = ("W", "B", "OW", "OB")
 _JSON = "model.json"
+#: largest model.json read (its size is checked before it is decompressed)
+_MAX_JSON_BYTES = 128 << 20
 
 #: fitted attributes stored as plain JSON values
 _FITTED_SCALARS = (
@@ -197,56 +199,238 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def save_model(model: Any, path: str | os.PathLike) -> Path:
-    """Save a fitted model to ``path`` atomically.
+#: every member a model file may hold
+_MEMBERS = frozenset({_JSON, *(f"{a}.npy" for a in (*_ARRAYS, "AA"))})
+
+
+def _default_name(model: Any) -> str:
+    """The name of a model inside a folder: its ``model_id``, else its class name."""
+    return getattr(model, "model_id", None) or type(model).__name__
+
+
+def _inside(folder: Path, name: str, what: str = "model_id") -> Path:
+    """``folder / name``, refusing a name that would leave ``folder`` (``..``, ``/``)."""
+    target = folder / name
+    if (os.path.isabs(name) or target.parent != folder or name in ("", ".", "..")
+            or os.path.realpath(target.parent) != os.path.realpath(folder)):
+        raise ValueError(f"{what}={name!r} cannot name a file inside {folder}: a name must "
+                         "not contain a path separator or be '.' or '..'.")
+    return target
+
+
+def _our_json(raw: bytes) -> bool:
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def _existing_model(path: Path) -> str | None:
+    """``"zip"`` or ``"dir"`` when ``path`` is a model this package saved, else None.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` is a model directory that also holds other files (never replaced).
+    """
+    if path.is_dir():
+        names = set(os.listdir(path))
+        if _JSON not in names:
+            return None
+        foreign = sorted(names - _MEMBERS)
+        if foreign:
+            raise FileExistsError(
+                f"{path} holds files that are not part of a saved model ({', '.join(foreign)}); "
+                "saving never replaces or deletes them: choose another path.")
+        json_path = path / _JSON
+        if json_path.stat().st_size > _MAX_JSON_BYTES or not _our_json(json_path.read_bytes()):
+            return None
+        return "dir"
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            if (_JSON not in infos or not set(infos) <= _MEMBERS
+                    or infos[_JSON].file_size > _MAX_JSON_BYTES):
+                return None
+            return "zip" if _our_json(zf.read(_JSON)) else None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+#: our temporary names next to a target: ``.<name>.tmp-<pid>-<hex>`` while a save writes,
+#: ``.<name>.old-<pid>-<hex>`` for the previous directory model while it is replaced
+#: (older versions wrote ``.<name>.tmp-<hex>`` without the process id)
+def _siblings(target: Path, kind: str) -> list[tuple[Path, int | None]]:
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.{kind}-(?:(\d+)-)?[0-9a-f]{{8}}")
+    parent = target.parent
+    out = []
+    for entry in os.listdir(parent) if parent.is_dir() else ():
+        m = pattern.fullmatch(entry)
+        if m:
+            out.append((parent / entry, None if m.group(1) is None else int(m.group(1))))
+    return sorted(out, key=lambda item: item[0].lstat().st_mtime)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_ours(path: Path) -> None:
+    """Remove a temporary file or model directory of ours; leave anything else in it."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            for name in os.listdir(path):
+                if name in _MEMBERS:
+                    os.unlink(path / name)
+            os.rmdir(path)  # fails, keeping it, when someone else's file is inside
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _save_target(path: str | os.PathLike, name: str, *, force: bool,
+                 force_hint: str = "force=True") -> tuple[Path, str]:
+    """Where a save of a model called ``name`` to ``path`` writes, and in which form.
+
+    Writes nothing. ``path`` is a folder (an existing directory that is not a saved model,
+    or a path ending with a separator) -> ``<path>/<name>.zip``; otherwise ``path`` itself,
+    a zip for a ``.zip`` name or an existing zip model, else a directory.
+
+    Returns
+    -------
+    tuple of (pathlib.Path, str)
+        The target and ``"zip"`` or ``"dir"``.
+
+    Raises
+    ------
+    FileExistsError
+        The target exists and is not a saved model (never replaced), is a model directory
+        holding other files, or is a model and ``force`` is False.
+    FileNotFoundError
+        The directory the target goes in does not exist.
+    """
+    raw = os.fspath(path)
+    path = Path(raw)
+    is_folder = raw.endswith((os.sep, "/")) or (path.is_dir() and not (path / _JSON).exists())
+    if is_folder:
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(f"Cannot save the model into {path}: it is a file, not a folder.")
+        stem = name if name.lower().endswith(".zip") else f"{name}.zip"
+        target = _inside(path, stem)
+        parent = path
+    else:
+        target = path
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise FileNotFoundError(
+                f"Cannot save the model to {path}: directory {parent} does not exist.")
+    if os.path.lexists(target):
+        kind = _existing_model(target)
+        if kind is None:
+            raise FileExistsError(
+                f"{target} exists and is not a dask_deeplearn model; saving never replaces "
+                "other files (not even with " + force_hint + "): choose another path.")
+        if not force:
+            raise FileExistsError(f"{target} already holds a saved model; pass {force_hint} "
+                                  "to replace it.")
+        return target, kind
+    olds = [p for p, pid in _siblings(target, "old") if not _alive(pid)]
+    if olds and not force:
+        raise FileExistsError(
+            f"A previous save to {target} was interrupted: the model before it is at "
+            f"{olds[-1]}. Rename it back to {target.name} to keep it, or pass {force_hint} "
+            "to replace it.")
+    return target, "zip" if target.suffix.lower() == ".zip" else "dir"
+
+
+def save_model(model: Any, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Save a fitted model atomically, never touching files this package did not write.
+
+    Follows H2O's ``h2o.save_model(model, path, force=False)``.
 
     Parameters
     ----------
     model : fitted DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
     path : str or PathLike
-        A name ending in ``.zip`` writes one zip file (replaced atomically with
-        ``os.replace``); any other name writes a directory (the new directory is renamed
-        into place; an existing one is moved aside first and removed afterwards).
+        * an existing folder that is not itself a saved model, or a path ending with a
+          path separator (the folder is then created): the model is written inside it as
+          ``<model_id>.zip`` (``<class name>.zip`` when ``model_id`` is None; H2O writes a
+          file named ``<model_id>``, here the single-file format is a zip);
+        * a name ending in ``.zip``: one zip file;
+        * any other name: a directory of ``model.json`` and ``.npy`` files.
+    force : bool, default=False
+        Replace a model saved at the target before (H2O's ``force``). A zip is replaced
+        with ``os.replace``; a directory is renamed aside, the new one renamed into place
+        and the old one removed. A file or folder that is not a saved model, or a model
+        directory holding other files, is never replaced, not even with ``force=True``.
 
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written (inside ``path`` when it is a folder).
+
+    Raises
+    ------
+    FileExistsError
+        The target exists and is not a saved model, or is one and ``force`` is False.
+    FileNotFoundError
+        The directory the target goes in does not exist.
     """
-    path = Path(path)
     doc, arrays = model_to_files(model)
+    raw = os.fspath(path)
+    if raw.endswith((os.sep, "/")) and Path(raw).parent.is_dir():
+        Path(raw).mkdir(exist_ok=True)
+    target, kind = _save_target(raw, _default_name(model), force=force)
     payload = {_JSON: json.dumps(doc, indent=1, allow_nan=False).encode("utf-8")}
     payload.update({f"{name}.npy": _npy_bytes(a) for name, a in arrays.items()})
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"Cannot save the model to {path}: directory {parent} does not exist.")
-    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    parent = target.parent
+    for stale, pid in _siblings(target, "tmp"):  # left by a save that was killed
+        if not _alive(pid):
+            _remove_ours(stale)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = parent / f".{target.name}.tmp-{tag}"
     try:
-        if path.suffix.lower() == ".zip":
+        if kind == "zip":
             with open(tmp, "wb") as f:
                 with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                     for name, data in payload.items():
                         zf.writestr(name, data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         else:
             tmp.mkdir()
             for name, data in payload.items():
                 _write_file(tmp / name, data)
             _fsync_dir(tmp)
             old = None
-            if path.exists():
-                old = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-                os.rename(path, old)
-            os.rename(tmp, path)
+            if target.exists():
+                old = parent / f".{target.name}.old-{tag}"
+                os.rename(target, old)
+            os.rename(tmp, target)
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+                _remove_ours(old)
         _fsync_dir(parent)
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink()
-    return path
+            _remove_ours(tmp)
+    if force:  # the previous model of an interrupted directory save, now replaced
+        for old_path, pid in _siblings(target, "old"):
+            if not _alive(pid):
+                _remove_ours(old_path)
+    return target
 
 
 class _Reader:

@@ -154,7 +154,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, binomial, monkeypatch):
 
     monkeypatch.setattr(mf, "_npy_bytes", boom)
     with pytest.raises(OSError, match="disk full"):
-        binomial.save(path)
+        binomial.save(path, force=True)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["m.zip"]
     with pytest.raises(Exception, match="fitted"):
@@ -243,7 +243,7 @@ model = load_model(sys.argv[1])
 model.state_.W[:] += 1.0          # a different model, saved over and over
 print("ready", flush=True)
 while True:
-    model.save(sys.argv[2])
+    model.save(sys.argv[2], force=True)
 """
 
 

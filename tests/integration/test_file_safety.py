@@ -1,0 +1,217 @@
+"""Saving, loading and scoring never lose or touch files they did not write; model files and
+model ids cannot point training at other places.
+
+Everything runs in this process (no cluster): the Parquet scoring cases use Dask's threaded
+scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dask_deeplearn import DeepLearningClassifier, DeepLearningEstimator, load_model
+from dask_deeplearn.cli import main
+from dask_deeplearn.exceptions import DataError
+
+Q = dict(quiet_mode=True, seed=1, reproducible=True)
+
+
+def _data(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+
+
+@pytest.fixture(scope="module")
+def clf() -> DeepLearningClassifier:
+    X, y = _data()
+    return DeepLearningClassifier(hidden=[4], epochs=1, **Q).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def named(clf) -> DeepLearningClassifier:
+    X, y = _data()
+    return DeepLearningClassifier(hidden=[4], epochs=1, model_id="churn", **Q).fit(X, y)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _crowded(folder: Path, model: DeepLearningClassifier) -> dict[str, bytes]:
+    """A folder holding two saved models, a model directory and a note; its snapshot."""
+    folder.mkdir()
+    model.save(folder / "m1.zip")
+    (folder / "m2.zip").write_bytes(b"someone else's zip")
+    model.save(folder / "kept_model_dir")
+    (folder / "notes.txt").write_text("do not delete")
+    return _snapshot(folder)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_saving_into_a_folder_writes_the_model_id_inside_and_keeps_every_other_file(
+        tmp_path, clf, named):
+    out = tmp_path / "out"
+    before = _crowded(out, clf)
+    written = named.save(out)
+    assert written == out / "churn.zip"
+    assert load_model(written).model_id == "churn"
+    # without a model_id the folder entry is named after the estimator class
+    assert clf.save(out) == out / "DeepLearningClassifier.zip"
+    after = _snapshot(out)
+    assert {k: after[k] for k in before} == before
+    assert sorted(after) == sorted([*before, "churn.zip", "DeepLearningClassifier.zip"])
+    assert not [p for p in os.listdir(out) if p.startswith(".")]  # no temporaries left
+
+
+def test_an_existing_model_is_replaced_only_with_force(tmp_path, clf, named):
+    for target in (tmp_path / "m.zip", tmp_path / "m_dir", tmp_path / "folder"):
+        if target.name == "folder":
+            target.mkdir()
+        first = named.save(target)
+        with pytest.raises(FileExistsError, match="force=True") as exc:
+            named.save(target)
+        assert str(first) in str(exc.value)
+        if target.name == "folder":
+            assert named.save(target, force=True) == first
+        else:
+            assert clf.save(target, force=True) == first
+            assert load_model(first).model_id is None  # the replacement is the other model
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
+def test_force_never_replaces_files_that_are_not_models(tmp_path, clf):
+    report = tmp_path / "report.txt"
+    report.write_text("quarterly numbers")
+    for force in (False, True):
+        with pytest.raises(FileExistsError, match="not a dask_deeplearn model") as exc:
+            clf.save(report, force=force)
+        assert str(report) in str(exc.value)
+    assert report.read_text() == "quarterly numbers"
+    assert sorted(os.listdir(tmp_path)) == ["report.txt"]
+    # a model directory someone added a file to is not replaced either
+    model_dir = clf.save(tmp_path / "m_dir")
+    (model_dir / "README").write_text("mine")
+    with pytest.raises(FileExistsError, match="README"):
+        clf.save(model_dir, force=True)
+    assert (model_dir / "README").read_text() == "mine"
+    assert load_model(model_dir).state_.W.shape == clf.state_.W.shape
+
+
+def test_zip_suffix_writes_one_file_and_a_new_name_writes_a_directory(tmp_path, clf):
+    assert clf.save(tmp_path / "x.zip").is_file()
+    assert (clf.save(tmp_path / "x") / "model.json").is_file()
+    # a path ending with a separator is a folder: created, the model written inside
+    written = clf.save(str(tmp_path / "new") + os.sep)
+    assert written == tmp_path / "new" / "DeepLearningClassifier.zip" and written.is_file()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.fixture(scope="module")
+def csv_files(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("csv")
+    X, y = _data(80, 2)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["label"] = np.where(y == 1, "yes", "no")
+    frame.to_csv(d / "train.csv", index=False)
+    return d
+
+
+TRAIN = ["--param", "hidden=[3]", "--param", "epochs=1", "--param", "seed=1", "--quiet"]
+
+
+def test_cli_train_into_a_folder_keeps_its_files(tmp_path, csv_files, clf, capsys):
+    out = tmp_path / "models"
+    before = _crowded(out, clf)
+    argv = ["train", "--train", str(csv_files / "train.csv"), "--y", "label", "--output",
+            str(out), *TRAIN, "--param", "model_id=cli_model"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert f"Model saved to {out / 'cli_model.zip'}" in capsys.readouterr().out
+    after = _snapshot(out)
+    assert {k: after[k] for k in before} == before
+    assert main(argv) == 2  # the model now exists: --overwrite replaces it
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and str(out / "cli_model.zip") in err
+    assert main([*argv, "--overwrite"]) == 0
+    assert {k: v for k, v in _snapshot(out).items() if k in before} == before
+
+
+def test_cli_predict_never_deletes_foreign_files_of_the_output_folder(tmp_path, csv_files,
+                                                                      clf, capsys):
+    model = tmp_path / "m.zip"
+    assert main(["train", "--train", str(csv_files / "train.csv"), "--y", "label",
+                 "--output", str(model), *TRAIN]) == 0
+    dst = tmp_path / "pred"
+    argv = ["predict", "--model", str(model), "--input", str(csv_files / "train.csv"),
+            "--output", str(dst)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0   # only our own part files: replaced
+    (dst / "keep.me").write_text("x")
+    assert main([*argv, "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "keep.me" in err
+    assert (dst / "keep.me").read_text() == "x" and (dst / "part.00000.parquet").is_file()
+    # a CSV output that is a folder is refused, not deleted
+    folder_csv = tmp_path / "out.csv"
+    folder_csv.mkdir()
+    (folder_csv / "data").write_text("y")
+    assert main(["predict", "--model", str(model), "--input", str(csv_files / "train.csv"),
+                 "--output", str(folder_csv), "--overwrite"]) == 2
+    assert (folder_csv / "data").read_text() == "y"
+
+
+# --------------------------------------------------------------------------- score_parquet
+
+
+def test_score_parquet_replaces_only_its_own_part_files(tmp_path):
+    from dask_deeplearn import score_parquet
+
+    X, y = _data(60, 3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["label"] = pd.Categorical(np.where(y == 1, "yes", "no"))
+    model = DeepLearningEstimator(hidden=[3], epochs=1, **Q).train(y="label",
+                                                                   training_frame=frame)
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    frame.iloc[:30].to_parquet(src / "a.parquet")
+    frame.iloc[30:].to_parquet(src / "b.parquet")
+    score_parquet(model, src, dst)
+    with pytest.raises(DataError, match="overwrite=True"):
+        score_parquet(model, src, dst)
+    score_parquet(model, src, dst, overwrite=True)
+    assert sorted(p.name for p in dst.iterdir()) == ["part.00000.parquet", "part.00001.parquet"]
+    (dst / "notes.txt").write_text("mine")
+    (dst / "sub").mkdir()
+    with pytest.raises(DataError, match="notes.txt.*sub|sub.*notes.txt"):
+        score_parquet(model, src, dst, overwrite=True)
+    assert (dst / "notes.txt").read_text() == "mine" and (dst / "sub").is_dir()
+    assert len(pd.read_parquet(dst / "part.00000.parquet")) == 30
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def test_export_checkpoints_dir_never_overwrites_earlier_checkpoints(tmp_path):
+    X, y = _data()
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "other.txt").write_text("x")
+    params = dict(hidden=[4], epochs=2, score_each_iteration=True, model_id="run",
+                  train_samples_per_iteration=60, export_checkpoints_dir=str(ckpt), **Q)
+    DeepLearningClassifier(**params).fit(X, y)
+    before = _snapshot(ckpt)
+    assert "run_iteration1.zip" in before and before["other.txt"] == b"x"
+    with pytest.raises(FileExistsError, match="run_iteration1.zip"):
+        DeepLearningClassifier(**params).fit(X, y)
+    assert _snapshot(ckpt) == before
