@@ -775,7 +775,11 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     def _export_checkpoint(self, directory: str, history: pd.DataFrame, state: ModelState,
                            train_m: Any, valid_m: Any, info: DataInfo, eff: dict[str, Any],
                            seed: int) -> None:
-        """Write the model of a scoring event to ``directory`` (``export_checkpoints_dir``)."""
+        """Write the model of a scoring event to ``directory`` (``export_checkpoints_dir``).
+
+        A write that fails (read-only folder, full disk) warns and training goes on, as in
+        H2O: a checkpoint is a copy, the fit itself is not lost.
+        """
         from ..io import save_model
 
         snap = type(self)(**self.get_params(deep=False))
@@ -789,7 +793,12 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         for name, value in getattr(self, "_pending_fitted", {}).items():
             setattr(snap, name, value)
         name = eff.get("model_id") or type(self).__name__
-        save_model(snap, os.path.join(directory, f"{name}_iteration{int(last['iterations'])}.zip"))
+        path = os.path.join(directory, f"{name}_iteration{int(last['iterations'])}.zip")
+        try:
+            save_model(snap, path)
+        except OSError as exc:
+            warnings.warn(f"export_checkpoints_dir: the checkpoint {path} was not written "
+                          f"({exc}); training goes on.", RuntimeWarning, stacklevel=2)
 
     def _check_checkpoint_dir(self, directory: str, eff: dict[str, Any], done: int) -> None:
         """Refuse a fit whose checkpoint files would replace earlier ones in ``directory``.

@@ -13,7 +13,9 @@ arrays are read with ``np.load(allow_pickle=False)``, and the estimator class is
 in a fixed table. A damaged, truncated, pickle-bearing or newer-format file is refused
 with a :class:`~dask_deeplearn.exceptions.ModelFileError` naming the file and the problem.
 Saves are atomic: everything is written under a temporary name, flushed to disk and then
-renamed, so an interrupted save never leaves half a model under the real name.
+renamed, so an interrupted save never leaves half a model under the real name; the next save
+to the same target removes the temporaries (``.<name>.tmp-<pid>-<hex>``) of a killed one.
+A save never replaces or deletes a file it did not write (see :func:`save_model`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import math
 import os
 import re
 import uuid
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -440,15 +441,13 @@ class _Reader:
         self.path = path
         self.zip: zipfile.ZipFile | None = None
         if not path.exists():
-            # a directory save interrupted between its two renames left the previous model
-            # under a hidden name next to it: use that (nothing saved is lost)
-            parent = path.parent if str(path.parent) else Path(".")
-            olds = sorted(parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
-            if not olds:
-                raise FileNotFoundError(f"No model file at {path}.")
-            warnings.warn(f"{path} is missing after an interrupted save; loading the previous "
-                          f"version from {olds[-1]}.", UserWarning, stacklevel=3)
-            path = self.path = olds[-1]
+            # a directory save killed between its two renames leaves the previous model
+            # under a hidden name next to it: name it, never load it in place of ``path``
+            olds = _siblings(path, "old")
+            hint = (f" A save to it was interrupted: the model saved there before is at "
+                    f"{olds[-1][0]}; rename it back to {path.name} to load it."
+                    if olds else "")
+            raise FileNotFoundError(f"No model file at {path}.{hint}")
         if path.is_dir():
             return
         try:
@@ -512,7 +511,9 @@ def load_model(path: str | os.PathLike) -> Any:
     Raises
     ------
     FileNotFoundError
-        Nothing at ``path``.
+        Nothing at ``path``. When a directory save to it was killed between its two
+        renames, the message names the hidden ``.<name>.old-*`` backup holding the
+        previous model (it is never loaded in place of ``path``).
     ModelFileError
         The file is not a model, is damaged or truncated, holds pickled objects, or was
         written by a newer version of dask_deeplearn.

@@ -215,3 +215,73 @@ def test_export_checkpoints_dir_never_overwrites_earlier_checkpoints(tmp_path):
     with pytest.raises(FileExistsError, match="run_iteration1.zip"):
         DeepLearningClassifier(**params).fit(X, y)
     assert _snapshot(ckpt) == before
+
+
+# --------------------------------------------------------------------------- interrupted saves
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_save_cleans_the_temporaries_of_a_killed_save_and_nothing_else(tmp_path, clf):
+    dead = _dead_pid()
+    stale = [tmp_path / ".m.zip.tmp-0123abcd",                  # older versions' naming
+             tmp_path / f".m.zip.tmp-{dead}-89abcdef"]
+    for p in stale:
+        p.write_bytes(b"half a zip")
+    stale_dir = tmp_path / f".m_dir.tmp-{dead}-00ff00ff"
+    stale_dir.mkdir()
+    (stale_dir / "W.npy").write_bytes(b"half")
+    running = tmp_path / f".m.zip.tmp-{os.getpid()}-11111111"   # a save still writing
+    running.write_bytes(b"in progress")
+    foreign = [tmp_path / ".m.zip.tmp-mine", tmp_path / ".m.zip.bak"]
+    for p in foreign:
+        p.write_bytes(b"not ours")
+    clf.save(tmp_path / "m.zip")
+    clf.save(tmp_path / "m_dir")
+    assert not any(p.exists() for p in [*stale, stale_dir])
+    assert running.read_bytes() == b"in progress"
+    assert all(p.read_bytes() == b"not ours" for p in foreign)
+
+
+def test_loading_a_missing_model_names_the_backup_of_an_interrupted_save(tmp_path, clf):
+    # what a directory save killed between its two renames leaves: the previous model
+    # under a hidden name, nothing at the real name
+    saved = clf.save(tmp_path / "m_dir")
+    backup = tmp_path / f".m_dir.old-{_dead_pid()}-0badf00d"
+    os.rename(saved, backup)
+    with pytest.raises(FileNotFoundError, match="No model file") as exc:
+        load_model(saved)
+    assert str(backup) in str(exc.value) and "interrupted" in str(exc.value)
+    with pytest.raises(FileNotFoundError, match="No model file") as exc:
+        load_model(tmp_path / "other")
+    assert ".old-" not in str(exc.value)
+    # a new save there needs force=True (it replaces that previous model)
+    with pytest.raises(FileExistsError, match=str(backup)):
+        clf.save(saved)
+    assert clf.save(saved, force=True) == saved and not backup.exists()
+    assert load_model(saved).state_.W.shape == clf.state_.W.shape
+
+
+def test_a_checkpoint_that_cannot_be_written_warns_and_training_goes_on(tmp_path, monkeypatch):
+    import errno
+
+    import dask_deeplearn.io.model_files as mf
+
+    def disk_full(a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mf, "_npy_bytes", disk_full)
+    X, y = _data()
+    with pytest.warns(RuntimeWarning, match="No space left on device.*training goes on"):
+        model = DeepLearningClassifier(hidden=[4], epochs=3, score_each_iteration=True,
+                                       train_samples_per_iteration=60, model_id="full",
+                                       export_checkpoints_dir=str(tmp_path), **Q).fit(X, y)
+    assert model.epochs_ == pytest.approx(3, abs=0.6) and model.n_iter_ > 1
+    assert os.listdir(tmp_path) == []
