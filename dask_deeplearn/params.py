@@ -894,7 +894,8 @@ _TABLE: tuple[Param, ...] = (
           "(H2O default None; scikit-learn ``warm_start``). A fitted model or the "
           "path of a saved one; ``epochs`` is then the total.", True),
     Param("export_checkpoints_dir", None, StrOrNone(),
-          "Directory to which a model file is written at each scoring event "
+          "Directory to which a model file ``<model_id>_iteration<N>.zip`` is written at "
+          "each scoring event, created when missing; earlier files are never replaced "
           "(H2O default None).", True),
     Param("model_id", None, StrOrNone(),
           "Name of the model, generated when None (H2O default None).", True),

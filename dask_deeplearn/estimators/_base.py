@@ -14,6 +14,7 @@ import math
 import numbers
 import os
 import re
+import tempfile
 import threading
 import warnings
 from typing import Any, Callable, Sequence
@@ -803,18 +804,26 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     def _check_checkpoint_dir(self, directory: str, eff: dict[str, Any], done: int) -> None:
         """Refuse a fit whose checkpoint files would replace earlier ones in ``directory``.
 
+        A directory that does not exist is created (as H2O does).
+
         Raises
         ------
         InvalidParameterError
-            ``directory`` is not a directory.
+            ``directory`` cannot be created or written to (the message says why).
         FileExistsError
             ``directory`` holds ``<model_id>_iteration<N>.zip`` files with ``N`` above
             ``done`` (the iterations of the checkpoint this fit continues), which this fit
             would write again.
         """
-        if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with tempfile.TemporaryFile(dir=directory):  # can we write there? (leaves nothing)
+                pass
+        except OSError as exc:
             raise InvalidParameterError(
-                f"export_checkpoints_dir={directory!r} is not an existing directory.")
+                f"export_checkpoints_dir={directory!r} cannot be used: it cannot be created or "
+                f"written to ({exc.strerror or exc}). Give a folder this process may write "
+                "to, or None.") from None
         name = eff.get("model_id") or type(self).__name__
         pattern = re.compile(rf"{re.escape(name)}_iteration(\d+)\.zip")
         taken = sorted((int(m.group(1)), f) for f in os.listdir(directory)

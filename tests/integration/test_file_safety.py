@@ -285,3 +285,23 @@ def test_a_checkpoint_that_cannot_be_written_warns_and_training_goes_on(tmp_path
                                        export_checkpoints_dir=str(tmp_path), **Q).fit(X, y)
     assert model.epochs_ == pytest.approx(3, abs=0.6) and model.n_iter_ > 1
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- checkpoint folder
+
+
+def test_export_checkpoints_dir_is_created_and_an_unwritable_one_is_a_clear_error(tmp_path):
+    from dask_deeplearn import InvalidParameterError
+
+    X, y = _data()
+    params = dict(hidden=[4], epochs=1, score_each_iteration=True, model_id="made", **Q)
+    new = tmp_path / "a" / "b"
+    DeepLearningClassifier(export_checkpoints_dir=str(new), **params).fit(X, y)
+    assert sorted(os.listdir(new)) == ["made_iteration1.zip"]
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file where a folder should be")
+    bad = str(blocker / "ckpt")
+    with pytest.raises(InvalidParameterError, match="export_checkpoints_dir") as exc:
+        DeepLearningClassifier(export_checkpoints_dir=bad, **params).fit(X, y)
+    assert repr(bad) in str(exc.value) and "cannot be" in str(exc.value)
+    assert blocker.read_text() == "a file where a folder should be"
