@@ -781,7 +781,10 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         A write that fails (read-only folder, full disk) warns and training goes on, as in
         H2O: a checkpoint is a copy, the fit itself is not lost.
         """
+        from pathlib import Path
+
         from ..io import save_model
+        from ..io.model_files import _inside
 
         snap = type(self)(**self.get_params(deep=False))
         last = history.iloc[-1]
@@ -794,7 +797,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         for name, value in getattr(self, "_pending_fitted", {}).items():
             setattr(snap, name, value)
         name = eff.get("model_id") or type(self).__name__
-        path = os.path.join(directory, f"{name}_iteration{int(last['iterations'])}.zip")
+        path = _inside(Path(directory), f"{name}_iteration{int(last['iterations'])}.zip")
         try:
             save_model(snap, path)
         except OSError as exc:

@@ -328,8 +328,8 @@ def _save_target(path: str | os.PathLike, name: str, *, force: bool,
     if is_folder:
         if path.exists() and not path.is_dir():
             raise FileExistsError(f"Cannot save the model into {path}: it is a file, not a folder.")
-        stem = name if name.lower().endswith(".zip") else f"{name}.zip"
-        target = _inside(path, stem)
+        _inside(path, name)
+        target = _inside(path, name if name.lower().endswith(".zip") else f"{name}.zip")
         parent = path
     else:
         target = path

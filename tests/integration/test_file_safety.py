@@ -305,3 +305,42 @@ def test_export_checkpoints_dir_is_created_and_an_unwritable_one_is_a_clear_erro
         DeepLearningClassifier(export_checkpoints_dir=bad, **params).fit(X, y)
     assert repr(bad) in str(exc.value) and "cannot be" in str(exc.value)
     assert blocker.read_text() == "a file where a folder should be"
+
+
+# --------------------------------------------------------------------------- model ids
+
+
+@pytest.mark.parametrize("bad", ["../../escaped", "ABSOLUTE", "a/b", "..", ".hidden",
+                                 "with space", "1starts_with_digit", "", "x" * 201])
+def test_model_ids_that_could_name_a_path_are_refused(tmp_path, bad):
+    from dask_deeplearn import InvalidParameterError
+
+    if bad == "ABSOLUTE":  # an absolute path inside this test's folder
+        bad = str(tmp_path / "abs_model")
+    X, y = _data()
+    ckpt = tmp_path / "deep" / "ckpt"
+    ckpt.mkdir(parents=True)
+    with pytest.raises(InvalidParameterError, match="'model_id'") as exc:
+        DeepLearningClassifier(hidden=[4], epochs=1, model_id=bad, score_each_iteration=True,
+                               export_checkpoints_dir=str(ckpt), **Q).fit(X, y)
+    assert repr(bad) in str(exc.value) and "letters, digits" in str(exc.value)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["ckpt", "deep"]
+
+
+def test_h2o_style_model_ids_are_accepted():
+    from dask_deeplearn.params import validate_params
+
+    for good in ("DeepLearning_model_python_1441838096933", "m-1.v2~final", "$tmp", "a..b"):
+        assert validate_params({"model_id": good}, "DeepLearningClassifier")["model_id"] == good
+
+
+def test_saving_into_a_folder_never_builds_a_path_outside_it(tmp_path, clf):
+    out = tmp_path / "a" / "out"
+    out.mkdir(parents=True)
+    bad = DeepLearningClassifier(**clf.get_params())
+    bad.__dict__.update(clf.__dict__)  # a fitted model whose id was changed after the fit
+    for name in ("../../escaped", str(tmp_path / "abs")):
+        bad.model_id = name
+        with pytest.raises(ValueError, match="model_id"):
+            bad.save(out)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "out"]
