@@ -26,6 +26,7 @@ import math
 import os
 import re
 import uuid
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,25 @@ def _estimator_classes() -> dict[str, type]:
 #: parameters that only initialise a fit: once trained their effect is in the weights, so a
 #: model object or frame there is stored as None (a path is kept)
 _INIT_ONLY = ("checkpoint", "pretrained_autoencoder", "initial_weights", "initial_biases")
+
+
+#: parameters that name places (an address, folders, files): never taken from a model file,
+#: a loaded model has the default (None) and a fit on it uses what the caller sets
+_PLACES = ("scheduler_address", "export_checkpoints_dir", *_INIT_ONLY)
+
+
+def _without_places(params: dict[str, Any], where: Path) -> dict[str, Any]:
+    """``params`` read from a file, with places reset and an unusable ``model_id`` dropped."""
+    from ..params import ModelId
+
+    out = {**params, **{name: None for name in _PLACES if name in params}}
+    model_id = out.get("model_id")
+    if model_id is not None and not ModelId().accepts(model_id):
+        warnings.warn(f"{where}: the model_id {model_id!r} stored in the file is not a valid "
+                      "model id (it could name a path); the model is loaded with "
+                      "model_id=None.", UserWarning, stacklevel=4)
+        out["model_id"] = None
+    return out
 
 
 def _storable(name: str, value: Any) -> Any:
@@ -506,7 +526,14 @@ def load_model(path: str | os.PathLike) -> Any:
     Returns
     -------
     DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
-        Fitted, predicting exactly as the saved model did.
+        Fitted, predicting exactly as the saved model did. Parameters that name places
+        (``scheduler_address``, ``export_checkpoints_dir`` and the paths of
+        ``checkpoint``, ``pretrained_autoencoder``, ``initial_weights``,
+        ``initial_biases``) are never taken from the file: they are None, so training
+        the loaded model further connects and writes only where the caller says. The
+        stored ``model_id`` is kept as the model's name when it is a valid id (else None,
+        with a warning); a fit with ``checkpoint=<file>`` uses the caller's ``model_id``,
+        never the file's.
 
     Raises
     ------
@@ -555,7 +582,9 @@ def _build(doc: dict[str, Any], reader: _Reader) -> Any:
         raise ModelFileError(f"{reader.path}: unknown estimator {name!r}; expected one of "
                              f"{sorted(classes)}.")
     params = _unjson(doc["params"])
-    model = classes[name](**params)
+    if not isinstance(params, dict):
+        raise TypeError("'params' is not a mapping")
+    model = classes[name](**_without_places(params, reader.path))
     net = doc["network"]
     spec = NetworkSpec(
         units=tuple(net["units"]), activation=net["activation"], output=net["output"],
@@ -570,7 +599,9 @@ def _build(doc: dict[str, Any], reader: _Reader) -> Any:
     model.state_ = ModelState(spec=spec, processed=int(net["processed"]), **arrays)
     model.data_info_ = DataInfo.from_dict(doc["data_info"])
     eff = _unjson(doc["effective_params"])
-    eff["checkpoint"] = None
+    if not isinstance(eff, dict):
+        raise TypeError("'effective_params' is not a mapping")
+    eff = {**eff, **{name: None for name in _PLACES}, "model_id": model.model_id}
     model.params_ = eff
     for key, value in _unjson(doc["fitted"]).items():
         if key == "classes_":

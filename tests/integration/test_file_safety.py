@@ -344,3 +344,58 @@ def test_saving_into_a_folder_never_builds_a_path_outside_it(tmp_path, clf):
         with pytest.raises(ValueError, match="model_id"):
             bad.save(out)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "out"]
+
+
+# --------------------------------------------------------------------------- hostile model files
+
+
+def _rewrite_doc(src: Path, dst: Path, change) -> None:
+    """Copy the zip model ``src`` to ``dst`` with its model.json changed by ``change(doc)``."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "model.json":
+                doc = json.loads(data)
+                change(doc)
+                data = json.dumps(doc).encode()
+            zout.writestr(item, data)
+
+
+def test_a_model_file_never_chooses_addresses_folders_or_ids_to_write_under(tmp_path, clf):
+    good = clf.save(tmp_path / "good.zip")
+    elsewhere = tmp_path / "attacker_dir"
+    places = {"scheduler_address": "tcp://127.0.0.1:1",
+              "export_checkpoints_dir": str(elsewhere),
+              "checkpoint": str(tmp_path / "their_checkpoint.zip"),
+              "pretrained_autoencoder": str(tmp_path / "their_ae.zip")}
+
+    def hostile(doc):
+        for section in ("params", "effective_params"):
+            doc[section].update(places, model_id="../../evil")
+
+    bad = tmp_path / "hostile.zip"
+    _rewrite_doc(good, bad, hostile)
+    with pytest.warns(UserWarning, match="model_id"):
+        back = load_model(bad)
+    for name in [*places, "model_id"]:
+        assert getattr(back, name) is None, name
+        assert back.params_.get(name) is None, name
+    np.testing.assert_array_equal(back.predict_proba(_data()[0]), clf.predict_proba(_data()[0]))
+    # continuing from the file: the caller's places and id, never the file's
+    X, y = _data()
+    with pytest.warns(UserWarning, match="model_id"):
+        more = DeepLearningClassifier(hidden=[4], epochs=3, checkpoint=str(bad),
+                                      score_each_iteration=True, **Q).fit(X, y)
+    assert more.backend_ == "local" and more.model_id is None
+    assert more.params_["export_checkpoints_dir"] is None
+    back.set_params(warm_start=True)
+    back.fit(X, y)                          # continues the loaded model in this process
+    assert back.backend_ == "local"
+    assert not elsewhere.exists() and not (tmp_path.parent.parent / "evil").exists()
+    # a valid id is kept as the loaded model's name
+    named_file = tmp_path / "named.zip"
+    _rewrite_doc(good, named_file, lambda doc: doc["params"].update(model_id="theirs"))
+    assert load_model(named_file).model_id == "theirs"
