@@ -12,6 +12,9 @@ Loading never unpickles and never evaluates anything from the file: JSON is pars
 arrays are read with ``np.load(allow_pickle=False)``, and the estimator class is looked up
 in a fixed table. A damaged, truncated, pickle-bearing or newer-format file is refused
 with a :class:`~dask_deeplearn.exceptions.ModelFileError` naming the file and the problem.
+Sizes are checked before anything is decompressed: ``model.json`` may declare at most
+128 MiB, and each array's declared size and ``.npy`` header must match the float32 shape the
+network spec in ``model.json`` gives (a zip bomb is refused unread).
 Saves are atomic: everything is written under a temporary name, flushed to disk and then
 renamed, so an interrupted save never leaves half a model under the real name; the next save
 to the same target removes the temporaries (``.<name>.tmp-<pid>-<hex>``) of a killed one.
@@ -48,6 +51,8 @@ _ARRAYS = ("W", "B", "OW", "OB")
 _JSON = "model.json"
 #: largest model.json read (its size is checked before it is decompressed)
 _MAX_JSON_BYTES = 128 << 20
+#: room for a ``.npy`` header (numpy writes at most 64 KiB of it)
+_NPY_HEADER_MAX = 1 << 16
 
 #: fitted attributes stored as plain JSON values
 _FITTED_SCALARS = (
@@ -478,37 +483,88 @@ class _Reader:
                 "zip file (truncated or damaged?)."
             ) from None
 
-    def read(self, name: str) -> bytes:
-        where = f"{self.path}{'!' if self.zip else os.sep}{name}"
+    def _where(self, name: str) -> str:
+        return f"{self.path}{'!' if self.zip else os.sep}{name}"
+
+    def _size(self, name: str) -> int:
+        """The uncompressed size the file declares for ``name`` (nothing is decompressed)."""
         try:
             if self.zip is not None:
-                return self.zip.read(name)
-            return (self.path / name).read_bytes()
+                return self.zip.getinfo(name).file_size
+            return (self.path / name).stat().st_size
         except (KeyError, FileNotFoundError):
-            raise ModelFileError(f"{where} is missing: the model file is incomplete.") from None
+            raise ModelFileError(f"{self._where(name)} is missing: the model file is "
+                                 "incomplete.") from None
+
+    def _open(self, name: str) -> Any:
+        if self.zip is not None:
+            return self.zip.open(name)
+        return open(self.path / name, "rb")
+
+    def read(self, name: str, limit: int | None = None) -> bytes:
+        """The bytes of ``name``, refused from its declared size when above ``limit``."""
+        limit = _MAX_JSON_BYTES if limit is None else limit
+        size = self._size(name)
+        if size > limit:
+            raise ModelFileError(
+                f"{self._where(name)} declares {size} bytes uncompressed, more than the "
+                f"{limit} bytes a model file may hold there; it is refused unread.")
+        try:
+            with self._open(name) as f:
+                data = f.read(limit + 1)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            raise ModelFileError(f"{where} cannot be read ({exc}): the file is damaged.") from None
+            raise ModelFileError(f"{self._where(name)} cannot be read ({exc}): the file is "
+                                 "damaged.") from None
+        if len(data) > limit:
+            raise ModelFileError(f"{self._where(name)} is larger than it declares: the file "
+                                 "is damaged.")
+        return data
 
     def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        where = f"{self.path}{'!' if self.zip else os.sep}{name}.npy"
-        raw = self.read(f"{name}.npy")
-        try:
-            a = np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError as exc:
-            if "pickle" in str(exc):
-                raise ModelFileError(
-                    f"{where} holds Python objects (it would need unpickling); model files "
-                    "contain plain float32 arrays only, so it is refused."
-                ) from None
-            raise ModelFileError(f"{where} is not a valid .npy array ({exc}).") from None
-        except (EOFError, OSError) as exc:
-            raise ModelFileError(f"{where} is truncated or damaged ({exc}).") from None
-        if a.dtype != np.float32 or tuple(a.shape) != tuple(shape):
+        """Read ``name``.npy, checking its size and header against ``shape`` first.
+
+        The declared size, then the ``.npy`` header (read alone), must match a float32
+        array of ``shape`` before the data is read, straight into the array: a file that
+        would inflate to more than the network needs is refused without decompressing it.
+        """
+        member = f"{name}.npy"
+        where = self._where(member)
+        count = math.prod(shape)
+        size = self._size(member)
+        if size > count * 4 + _NPY_HEADER_MAX:
             raise ModelFileError(
-                f"{where} has shape {a.shape} and dtype {a.dtype}; the network needs shape "
-                f"{tuple(shape)} float32."
-            )
-        return a
+                f"{where} declares {size} bytes uncompressed; the network needs a float32 "
+                f"array of shape {tuple(shape)} ({count * 4} bytes and a header), so it is "
+                "refused before anything is decompressed.")
+        try:
+            with self._open(member) as f:
+                fmt = np.lib.format
+                version = fmt.read_magic(f)
+                if version not in ((1, 0), (2, 0)):
+                    raise ModelFileError(f"{where} is a .npy file of format version "
+                                         f"{version}; model files use versions 1.0 and 2.0.")
+                read_header = (fmt.read_array_header_1_0 if version == (1, 0)
+                               else fmt.read_array_header_2_0)
+                got_shape, fortran, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise ModelFileError(
+                        f"{where} holds Python objects (it would need unpickling); model "
+                        "files contain plain float32 arrays only, so it is refused.")
+                if dtype != np.float32 or tuple(got_shape) != tuple(shape):
+                    raise ModelFileError(
+                        f"{where} has shape {tuple(got_shape)} and dtype {dtype}; the network "
+                        f"needs shape {tuple(shape)} float32.")
+                a = np.empty(count, np.float32)
+                got = f.readinto(memoryview(a).cast("B")) if count else 0
+                if got != count * 4 or f.read(1):  # reading to the end checks the CRC
+                    raise ModelFileError(f"{where} is truncated or damaged (the data is not "
+                                         f"the {count * 4} bytes its header declares).")
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise ModelFileError(f"{where} is not a valid .npy array or is damaged "
+                                 f"({exc}).") from None
+        return np.ascontiguousarray(a.reshape(shape, order="F" if fortran else "C"))
 
     def close(self) -> None:
         if self.zip is not None:

@@ -399,3 +399,74 @@ def test_a_model_file_never_chooses_addresses_folders_or_ids_to_write_under(tmp_
     named_file = tmp_path / "named.zip"
     _rewrite_doc(good, named_file, lambda doc: doc["params"].update(model_id="theirs"))
     assert load_model(named_file).model_id == "theirs"
+
+
+# --------------------------------------------------------------------------- zip bombs
+
+
+def _bomb(src: Path, dst: Path, member: str = "W.npy", size: int = 1 << 30) -> None:
+    """``src`` with ``member`` replaced by a float32 .npy of ``size`` bytes of zeros.
+
+    Written by streaming into the zip, so building it never holds more than 1 MiB.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED,
+                                                      compresslevel=1) as zout:
+        for item in zin.namelist():
+            if item != member:
+                zout.writestr(item, zin.read(item))
+        with zout.open(member, "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f4", "fortran_order": False, "shape": (size // 4,)})
+            chunk = bytes(1 << 20)
+            for _ in range(size >> 20):
+                f.write(chunk)
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_decompressed(tmp_path, clf):
+    import tracemalloc
+
+    from dask_deeplearn import ModelFileError
+
+    good = clf.save(tmp_path / "good.zip")
+    bomb = tmp_path / "bomb.zip"
+    _bomb(good, bomb)
+    assert bomb.stat().st_size < 8 << 20            # a few MiB on disk, 1 GiB inflated
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="W.npy") as exc:
+            load_model(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "bytes" in str(exc.value) and str(bomb) in str(exc.value)
+    assert peak < 16 << 20, f"{peak / 2**20:.0f} MiB allocated to refuse the file"
+
+
+def test_array_headers_and_json_sizes_are_checked_before_reading(tmp_path, clf, monkeypatch):
+    import io
+    import zipfile
+
+    import dask_deeplearn.io.model_files as mf
+    from dask_deeplearn import ModelFileError
+
+    good = clf.save(tmp_path / "good.zip")
+    # the right number of bytes, but a header that declares another shape
+    n = clf.state_.W.size
+    wrong = tmp_path / "wrong.zip"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(wrong, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "W.npy":
+                buf = io.BytesIO()
+                np.save(buf, np.zeros((n, 1), np.float32))
+                data = buf.getvalue()
+            zout.writestr(item, data)
+    with pytest.raises(ModelFileError, match=r"W.npy has shape \(\d+, 1\)"):
+        load_model(wrong)
+    # a model.json larger than the limit is refused from its declared size
+    monkeypatch.setattr(mf, "_MAX_JSON_BYTES", 1000)
+    for path in (good, clf.save(tmp_path / "as_dir")):
+        with pytest.raises(ModelFileError, match="model.json.*bytes"):
+            load_model(path)
