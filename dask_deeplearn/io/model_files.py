@@ -353,6 +353,9 @@ def _save_target(path: str | os.PathLike, name: str, *, force: bool,
     if is_folder:
         if path.exists() and not path.is_dir():
             raise FileExistsError(f"Cannot save the model into {path}: it is a file, not a folder.")
+        if not path.is_dir() and not path.parent.is_dir():
+            raise FileNotFoundError(f"Cannot save the model into {path}: neither it nor "
+                                    f"{path.parent} exists.")
         _inside(path, name)
         target = _inside(path, name if name.lower().endswith(".zip") else f"{name}.zip")
         parent = path
