@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -347,20 +346,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     """
     from .estimators import DeepLearningEstimator
 
+    from .io.model_files import _save_target
+
     params = _model_params(args)
-    output = Path(args.output)
-    if not output.parent.is_dir():
-        raise CLIError(f"cannot save the model to {output}: directory {output.parent} does not "
-                       "exist")
-    if output.exists():
-        is_model = (output.is_file() and output.suffix.lower() == ".zip") or (
-            output.is_dir() and (output / "model.json").is_file())
-        if not is_model:
-            raise CLIError(f"output {output} exists and is not a saved model; choose another "
-                           "path")
-        if not args.overwrite:
-            raise CLIError(f"output {output} exists; pass --overwrite to replace it")
-        _safe_to_replace(output)
+    # the rules of model.save(output, force=--overwrite), checked before training
+    target, _ = _save_target(args.output, params.get("model_id") or "DeepLearningEstimator",
+                             force=args.overwrite, force_hint="--overwrite")
+    if target.is_dir():
+        _safe_to_replace(target)
     x = list(args.x) if args.x else None
     categorical = list(dict.fromkeys(args.categorical or []))
     distributed_run = args.scheduler is not None
@@ -383,7 +376,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = DeepLearningEstimator(**params)
         model.train(x=x, y=args.y, training_frame=train_df, validation_frame=valid_df,
                     client=client)
-    saved = model.save(output)
+    saved = model.save(args.output, force=args.overwrite)
     out = sys.stdout
     print(f"Model: {type(model).__name__} ({model.summary_})", file=out)
     print(f"Scoring history (last {HISTORY_TAIL} rows):", file=out)
@@ -409,6 +402,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from .exceptions import DataError
     from .io import input_columns, score_parquet
+    from .io.parquet import prepare_output
 
     model = _load(args.model)
     src = Path(args.input)
@@ -418,12 +412,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     keep = [str(c) for c in dict.fromkeys(args.keep or [])]
     if dst.resolve() == src.resolve():
         raise CLIError(f"the output {dst} is the input; choose another path")
-    if dst.exists():
+    if csv_out and dst.is_dir():
+        raise CLIError(f"output {dst} is a folder; a .csv output is written to a file")
+    if dst.exists() and (dst.is_file() or any(dst.iterdir())):
         if not args.overwrite:
             raise CLIError(f"output {dst} exists; pass --overwrite to replace it")
         _safe_to_replace(dst)
     if not dst.parent.is_dir():
         raise CLIError(f"cannot write {dst}: directory {dst.parent} does not exist")
+    if not csv_out:  # a Parquet folder: only our own part files are replaced
+        prepare_output(dst, overwrite=args.overwrite)
     if kind_in == "parquet" and not csv_out:
         with _client(args.scheduler, embedded=True) as client:
             written = score_parquet(model, src, dst, keep=keep, client=client,
@@ -439,12 +437,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise DataError(f"--keep column(s) {clash} clash with prediction columns "
                         f"{list(pred.columns)}")
     result = pd.concat([frame[keep].reset_index(drop=True), pred], axis=1) if keep else pred
-    if dst.exists():
-        shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
     if csv_out:
         result.to_csv(dst, index=False)
     else:
-        dst.mkdir()
+        dst.mkdir(exist_ok=True)
         result.to_parquet(dst / "part.00000.parquet", index=False)
     print(f"{len(result)} predictions written to {dst}")
     return 0
@@ -560,9 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "offset columns)")
     p.add_argument("--valid", metavar="PATH", help="validation data (same formats as --train)")
     p.add_argument("--output", required=True, metavar="MODEL_PATH",
-                   help="where to save the model: a .zip file or a directory")
+                   help="where to save the model: a .zip file, a new directory, or an "
+                        "existing folder (the model is written inside it as "
+                        "<model_id>.zip, DeepLearningEstimator.zip without a model_id)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing model at --output")
+                   help="replace a model saved at the target before (never a file that is "
+                        "not a saved model)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="a model parameter; VALUE is parsed as JSON when possible "
                         "(hidden=[32,16], epochs=5, activation=Tanh); repeatable, overrides "
@@ -599,7 +598,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler for Parquet-to-Parquet scoring (default: an embedded "
                         "local cluster)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output: a CSV file, or the part files of an "
+                        "earlier run in a Parquet folder (other files there are never "
+                        "deleted: their presence is refused)")
     p.set_defaults(func=cmd_predict)
 
     # export

@@ -82,6 +82,7 @@ __all__ = [
     "FloatSequence",
     "IntSequence",
     "Interval",
+    "ModelId",
     "NoneValue",
     "OneOf",
     "Options",
@@ -478,6 +479,43 @@ class StrOrNone(Constraint):
         if not isinstance(value, str):
             raise _Reject()
         return str(value)
+
+
+#: characters of an H2O key (``h2o.utils.shared_utils``): URL-segment safe, no separators
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ID_MAX_LEN = 200
+
+
+@dataclass(frozen=True)
+class ModelId(StrOrNone):
+    """A model name usable as a file name, or ``None``.
+
+    H2O's key rule: letters, digits and ``-``, ``.``, ``_``, ``~`` (a ``$`` only as the first
+    character), not empty, not starting with a digit. Because ids name files
+    (``export_checkpoints_dir``, saving into a folder) we also refuse a leading ``.`` (so
+    ``.`` and ``..``, and hidden names) and more than 200 characters.
+    """
+
+    def describe(self) -> str:
+        return ("None or a str of letters, digits and '-', '.', '_', '~' (H2O's key "
+                "characters; a '$' only first), not starting with a digit or '.', at most "
+                f"{_ID_MAX_LEN} characters")
+
+    def convert(self, value: Any) -> Any:
+        value = super().convert(value)
+        if value is None:
+            return None
+        bad = sorted({c for i, c in enumerate(value)
+                      if c not in _ID_CHARS and not (c == "$" and i == 0)})
+        if bad:
+            raise _Reject(f"Not allowed: {', '.join(map(repr, bad))}"
+                          + (" (a model id names files, never a path)."
+                             if set(bad) & {"/", "\\"} else "."))
+        body = value[1:] if value.startswith("$") else value
+        if (not body or len(value) > _ID_MAX_LEN or body.lstrip("-")[:1].isdigit()
+                or body[0] == "."):
+            raise _Reject()
+        return value
 
 
 @dataclass(frozen=True)
@@ -894,10 +932,13 @@ _TABLE: tuple[Param, ...] = (
           "(H2O default None; scikit-learn ``warm_start``). A fitted model or the "
           "path of a saved one; ``epochs`` is then the total.", True),
     Param("export_checkpoints_dir", None, StrOrNone(),
-          "Directory to which a model file is written at each scoring event "
+          "Directory to which a model file ``<model_id>_iteration<N>.zip`` is written at "
+          "each scoring event, created when missing; earlier files are never replaced "
           "(H2O default None).", True),
-    Param("model_id", None, StrOrNone(),
-          "Name of the model, generated when None (H2O default None).", True),
+    Param("model_id", None, ModelId(),
+          "Name of the model, also the name of its files (``<model_id>.zip`` when saved "
+          "into a folder, ``<model_id>_iteration<N>.zip`` checkpoints); the class name "
+          "stands in when None (H2O default None, a generated name).", True),
     Param("weights_column", None, StrOrNone(),
           "Column of per-row observation weights (H2O default None; scikit-learn "
           "``sample_weight``).", False),

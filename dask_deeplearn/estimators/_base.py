@@ -13,6 +13,8 @@ import inspect
 import math
 import numbers
 import os
+import re
+import tempfile
 import threading
 import warnings
 from typing import Any, Callable, Sequence
@@ -778,8 +780,15 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     def _export_checkpoint(self, directory: str, history: pd.DataFrame, state: ModelState,
                            train_m: Any, valid_m: Any, info: DataInfo, eff: dict[str, Any],
                            seed: int) -> None:
-        """Write the model of a scoring event to ``directory`` (``export_checkpoints_dir``)."""
+        """Write the model of a scoring event to ``directory`` (``export_checkpoints_dir``).
+
+        A write that fails (read-only folder, full disk) warns and training goes on, as in
+        H2O: a checkpoint is a copy, the fit itself is not lost.
+        """
+        from pathlib import Path
+
         from ..io import save_model
+        from ..io.model_files import _inside
 
         snap = type(self)(**self.get_params(deep=False))
         last = history.iloc[-1]
@@ -792,7 +801,47 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         for name, value in getattr(self, "_pending_fitted", {}).items():
             setattr(snap, name, value)
         name = eff.get("model_id") or type(self).__name__
-        save_model(snap, os.path.join(directory, f"{name}_iteration{int(last['iterations'])}.zip"))
+        path = _inside(Path(directory), f"{name}_iteration{int(last['iterations'])}.zip")
+        try:
+            save_model(snap, path)
+        except OSError as exc:
+            warnings.warn(f"export_checkpoints_dir: the checkpoint {path} was not written "
+                          f"({exc}); training goes on.", RuntimeWarning, stacklevel=2)
+
+    def _check_checkpoint_dir(self, directory: str, eff: dict[str, Any], done: int) -> None:
+        """Refuse a fit whose checkpoint files would replace earlier ones in ``directory``.
+
+        A directory that does not exist is created (as H2O does).
+
+        Raises
+        ------
+        InvalidParameterError
+            ``directory`` cannot be created or written to (the message says why).
+        FileExistsError
+            ``directory`` holds ``<model_id>_iteration<N>.zip`` files with ``N`` above
+            ``done`` (the iterations of the checkpoint this fit continues), which this fit
+            would write again.
+        """
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with tempfile.TemporaryFile(dir=directory):  # can we write there? (leaves nothing)
+                pass
+        except OSError as exc:
+            raise InvalidParameterError(
+                f"export_checkpoints_dir={directory!r} cannot be used: it cannot be created or "
+                f"written to ({exc.strerror or exc}). Give a folder this process may write "
+                "to, or None.") from None
+        name = eff.get("model_id") or type(self).__name__
+        pattern = re.compile(rf"{re.escape(name)}_iteration(\d+)\.zip")
+        taken = sorted((int(m.group(1)), f) for f in os.listdir(directory)
+                       if (m := pattern.fullmatch(f)) and int(m.group(1)) > done)
+        if taken:
+            shown = ", ".join(f for _, f in taken[:5]) + (", ..." if len(taken) > 5 else "")
+            raise FileExistsError(
+                f"export_checkpoints_dir={directory!r} already holds checkpoints of "
+                f"model_id={name!r} from an earlier fit ({shown}); this fit would write them "
+                "again and checkpoint files are never replaced. Use another directory or "
+                "model_id, or move them away.")
 
     def _checkpoint_model(self, params: dict[str, Any], *, has_valid: bool) -> Any | None:
         """The model this fit continues (semantics §1.4), checked against ``params``."""
@@ -946,9 +995,8 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                                     quiet=bool(eff["quiet_mode"]))
 
         export_dir = eff.get("export_checkpoints_dir")
-        if export_dir is not None and not os.path.isdir(export_dir):
-            raise InvalidParameterError(
-                f"export_checkpoints_dir={export_dir!r} is not an existing directory.")
+        if export_dir is not None:
+            self._check_checkpoint_dir(export_dir, eff, 0 if prev is None else int(prev.n_iter_))
 
         def on_score(history: pd.DataFrame, line: str, state: ModelState, train_m: Any,
                      valid_m: Any) -> None:
@@ -1430,23 +1478,38 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         return part.result(domain=info.classes,
                            max_confusion_matrix_size=int(self.params_["max_confusion_matrix_size"]))
 
-    def save(self, path: Any) -> Any:
-        """Save the fitted model (a directory, or one file when ``path`` ends in ``.zip``).
+    def save(self, path: Any, *, force: bool = False) -> Any:
+        """Save the fitted model (H2O's ``h2o.save_model(model, path, force=False)``).
 
         The file holds JSON and ``.npy`` arrays only and is written atomically; read it back
-        with :func:`dask_deeplearn.load_model`.
+        with :func:`dask_deeplearn.load_model`. Nothing this package did not write is ever
+        replaced or deleted.
 
         Parameters
         ----------
         path : str or PathLike
+            An existing folder (or a path ending with a separator, created): the model is
+            written inside it as ``<model_id>.zip`` (``<class name>.zip`` without a
+            ``model_id``). A name ending in ``.zip``: one zip file. Any other name: a
+            directory.
+        force : bool, default=False
+            Replace a model saved at the target before; without it an existing model is
+            refused with :class:`FileExistsError`. Files that are not saved models are
+            never replaced.
 
         Returns
         -------
         pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        FileExistsError
+            The target exists and is not a saved model, or is one and ``force`` is False.
         """
         from ..io import save_model
 
-        return save_model(self, path)
+        return save_model(self, path, force=force)
 
     def export_python(self, path: Any) -> Any:
         """Write a standalone scorer: one ``.py`` file that needs only numpy.

@@ -12,8 +12,13 @@ Loading never unpickles and never evaluates anything from the file: JSON is pars
 arrays are read with ``np.load(allow_pickle=False)``, and the estimator class is looked up
 in a fixed table. A damaged, truncated, pickle-bearing or newer-format file is refused
 with a :class:`~dask_deeplearn.exceptions.ModelFileError` naming the file and the problem.
+Sizes are checked before anything is decompressed: ``model.json`` may declare at most
+128 MiB, and each array's declared size and ``.npy`` header must match the float32 shape the
+network spec in ``model.json`` gives (a zip bomb is refused unread).
 Saves are atomic: everything is written under a temporary name, flushed to disk and then
-renamed, so an interrupted save never leaves half a model under the real name.
+renamed, so an interrupted save never leaves half a model under the real name; the next save
+to the same target removes the temporaries (``.<name>.tmp-<pid>-<hex>``) of a killed one.
+A save never replaces or deletes a file it did not write (see :func:`save_model`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import io
 import json
 import math
 import os
-import shutil
+import re
 import uuid
 import warnings
 import zipfile
@@ -44,6 +49,10 @@ FORMAT = "dask_deeplearn.model"
 FORMAT_VERSION = 1
 _ARRAYS = ("W", "B", "OW", "OB")
 _JSON = "model.json"
+#: largest model.json read (its size is checked before it is decompressed)
+_MAX_JSON_BYTES = 128 << 20
+#: room for a ``.npy`` header (numpy writes at most 64 KiB of it)
+_NPY_HEADER_MAX = 1 << 16
 
 #: fitted attributes stored as plain JSON values
 _FITTED_SCALARS = (
@@ -68,6 +77,25 @@ def _estimator_classes() -> dict[str, type]:
 #: parameters that only initialise a fit: once trained their effect is in the weights, so a
 #: model object or frame there is stored as None (a path is kept)
 _INIT_ONLY = ("checkpoint", "pretrained_autoencoder", "initial_weights", "initial_biases")
+
+
+#: parameters that name places (an address, folders, files): never taken from a model file,
+#: a loaded model has the default (None) and a fit on it uses what the caller sets
+_PLACES = ("scheduler_address", "export_checkpoints_dir", *_INIT_ONLY)
+
+
+def _without_places(params: dict[str, Any], where: Path) -> dict[str, Any]:
+    """``params`` read from a file, with places reset and an unusable ``model_id`` dropped."""
+    from ..params import ModelId
+
+    out = {**params, **{name: None for name in _PLACES if name in params}}
+    model_id = out.get("model_id")
+    if model_id is not None and not ModelId().accepts(model_id):
+        warnings.warn(f"{where}: the model_id {model_id!r} stored in the file is not a valid "
+                      "model id (it could name a path); the model is loaded with "
+                      "model_id=None.", UserWarning, stacklevel=4)
+        out["model_id"] = None
+    return out
 
 
 def _storable(name: str, value: Any) -> Any:
@@ -197,56 +225,241 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def save_model(model: Any, path: str | os.PathLike) -> Path:
-    """Save a fitted model to ``path`` atomically.
+#: every member a model file may hold
+_MEMBERS = frozenset({_JSON, *(f"{a}.npy" for a in (*_ARRAYS, "AA"))})
+
+
+def _default_name(model: Any) -> str:
+    """The name of a model inside a folder: its ``model_id``, else its class name."""
+    return getattr(model, "model_id", None) or type(model).__name__
+
+
+def _inside(folder: Path, name: str, what: str = "model_id") -> Path:
+    """``folder / name``, refusing a name that would leave ``folder`` (``..``, ``/``)."""
+    target = folder / name
+    if (os.path.isabs(name) or target.parent != folder or name in ("", ".", "..")
+            or os.path.realpath(target.parent) != os.path.realpath(folder)):
+        raise ValueError(f"{what}={name!r} cannot name a file inside {folder}: a name must "
+                         "not contain a path separator or be '.' or '..'.")
+    return target
+
+
+def _our_json(raw: bytes) -> bool:
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def _existing_model(path: Path) -> str | None:
+    """``"zip"`` or ``"dir"`` when ``path`` is a model this package saved, else None.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` is a model directory that also holds other files (never replaced).
+    """
+    if path.is_dir():
+        names = set(os.listdir(path))
+        if _JSON not in names:
+            return None
+        foreign = sorted(names - _MEMBERS)
+        if foreign:
+            raise FileExistsError(
+                f"{path} holds files that are not part of a saved model ({', '.join(foreign)}); "
+                "saving never replaces or deletes them: choose another path.")
+        json_path = path / _JSON
+        if json_path.stat().st_size > _MAX_JSON_BYTES or not _our_json(json_path.read_bytes()):
+            return None
+        return "dir"
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            if (_JSON not in infos or not set(infos) <= _MEMBERS
+                    or infos[_JSON].file_size > _MAX_JSON_BYTES):
+                return None
+            return "zip" if _our_json(zf.read(_JSON)) else None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+#: our temporary names next to a target: ``.<name>.tmp-<pid>-<hex>`` while a save writes,
+#: ``.<name>.old-<pid>-<hex>`` for the previous directory model while it is replaced
+#: (older versions wrote ``.<name>.tmp-<hex>`` without the process id)
+def _siblings(target: Path, kind: str) -> list[tuple[Path, int | None]]:
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.{kind}-(?:(\d+)-)?[0-9a-f]{{8}}")
+    parent = target.parent
+    out = []
+    for entry in os.listdir(parent) if parent.is_dir() else ():
+        m = pattern.fullmatch(entry)
+        if m:
+            out.append((parent / entry, None if m.group(1) is None else int(m.group(1))))
+    return sorted(out, key=lambda item: item[0].lstat().st_mtime)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_ours(path: Path) -> None:
+    """Remove a temporary file or model directory of ours; leave anything else in it."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            for name in os.listdir(path):
+                if name in _MEMBERS:
+                    os.unlink(path / name)
+            os.rmdir(path)  # fails, keeping it, when someone else's file is inside
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _save_target(path: str | os.PathLike, name: str, *, force: bool,
+                 force_hint: str = "force=True") -> tuple[Path, str]:
+    """Where a save of a model called ``name`` to ``path`` writes, and in which form.
+
+    Writes nothing. ``path`` is a folder (an existing directory that is not a saved model,
+    or a path ending with a separator) -> ``<path>/<name>.zip``; otherwise ``path`` itself,
+    a zip for a ``.zip`` name or an existing zip model, else a directory.
+
+    Returns
+    -------
+    tuple of (pathlib.Path, str)
+        The target and ``"zip"`` or ``"dir"``.
+
+    Raises
+    ------
+    FileExistsError
+        The target exists and is not a saved model (never replaced), is a model directory
+        holding other files, or is a model and ``force`` is False.
+    FileNotFoundError
+        The directory the target goes in does not exist.
+    """
+    raw = os.fspath(path)
+    path = Path(raw)
+    is_folder = raw.endswith((os.sep, "/")) or (path.is_dir() and not (path / _JSON).exists())
+    if is_folder:
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(f"Cannot save the model into {path}: it is a file, not a folder.")
+        if not path.is_dir() and not path.parent.is_dir():
+            raise FileNotFoundError(f"Cannot save the model into {path}: neither it nor "
+                                    f"{path.parent} exists.")
+        _inside(path, name)
+        target = _inside(path, name if name.lower().endswith(".zip") else f"{name}.zip")
+        parent = path
+    else:
+        target = path
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise FileNotFoundError(
+                f"Cannot save the model to {path}: directory {parent} does not exist.")
+    if os.path.lexists(target):
+        kind = _existing_model(target)
+        if kind is None:
+            raise FileExistsError(
+                f"{target} exists and is not a dask_deeplearn model; saving never replaces "
+                "other files (not even with " + force_hint + "): choose another path.")
+        if not force:
+            raise FileExistsError(f"{target} already holds a saved model; pass {force_hint} "
+                                  "to replace it.")
+        return target, kind
+    olds = [p for p, pid in _siblings(target, "old") if not _alive(pid)]
+    if olds and not force:
+        raise FileExistsError(
+            f"A previous save to {target} was interrupted: the model before it is at "
+            f"{olds[-1]}. Rename it back to {target.name} to keep it, or pass {force_hint} "
+            "to replace it.")
+    return target, "zip" if target.suffix.lower() == ".zip" else "dir"
+
+
+def save_model(model: Any, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Save a fitted model atomically, never touching files this package did not write.
+
+    Follows H2O's ``h2o.save_model(model, path, force=False)``.
 
     Parameters
     ----------
     model : fitted DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
     path : str or PathLike
-        A name ending in ``.zip`` writes one zip file (replaced atomically with
-        ``os.replace``); any other name writes a directory (the new directory is renamed
-        into place; an existing one is moved aside first and removed afterwards).
+        * an existing folder that is not itself a saved model, or a path ending with a
+          path separator (the folder is then created): the model is written inside it as
+          ``<model_id>.zip`` (``<class name>.zip`` when ``model_id`` is None; H2O writes a
+          file named ``<model_id>``, here the single-file format is a zip);
+        * a name ending in ``.zip``: one zip file;
+        * any other name: a directory of ``model.json`` and ``.npy`` files.
+    force : bool, default=False
+        Replace a model saved at the target before (H2O's ``force``). A zip is replaced
+        with ``os.replace``; a directory is renamed aside, the new one renamed into place
+        and the old one removed. A file or folder that is not a saved model, or a model
+        directory holding other files, is never replaced, not even with ``force=True``.
 
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written (inside ``path`` when it is a folder).
+
+    Raises
+    ------
+    FileExistsError
+        The target exists and is not a saved model, or is one and ``force`` is False.
+    FileNotFoundError
+        The directory the target goes in does not exist.
     """
-    path = Path(path)
     doc, arrays = model_to_files(model)
+    raw = os.fspath(path)
+    if raw.endswith((os.sep, "/")) and Path(raw).parent.is_dir():
+        Path(raw).mkdir(exist_ok=True)
+    target, kind = _save_target(raw, _default_name(model), force=force)
     payload = {_JSON: json.dumps(doc, indent=1, allow_nan=False).encode("utf-8")}
     payload.update({f"{name}.npy": _npy_bytes(a) for name, a in arrays.items()})
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"Cannot save the model to {path}: directory {parent} does not exist.")
-    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    parent = target.parent
+    for stale, pid in _siblings(target, "tmp"):  # left by a save that was killed
+        if not _alive(pid):
+            _remove_ours(stale)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = parent / f".{target.name}.tmp-{tag}"
     try:
-        if path.suffix.lower() == ".zip":
+        if kind == "zip":
             with open(tmp, "wb") as f:
                 with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                     for name, data in payload.items():
                         zf.writestr(name, data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         else:
             tmp.mkdir()
             for name, data in payload.items():
                 _write_file(tmp / name, data)
             _fsync_dir(tmp)
             old = None
-            if path.exists():
-                old = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-                os.rename(path, old)
-            os.rename(tmp, path)
+            if target.exists():
+                old = parent / f".{target.name}.old-{tag}"
+                os.rename(target, old)
+            os.rename(tmp, target)
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+                _remove_ours(old)
         _fsync_dir(parent)
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink()
-    return path
+            _remove_ours(tmp)
+    if force:  # the previous model of an interrupted directory save, now replaced
+        for old_path, pid in _siblings(target, "old"):
+            if not _alive(pid):
+                _remove_ours(old_path)
+    return target
 
 
 class _Reader:
@@ -256,15 +469,13 @@ class _Reader:
         self.path = path
         self.zip: zipfile.ZipFile | None = None
         if not path.exists():
-            # a directory save interrupted between its two renames left the previous model
-            # under a hidden name next to it: use that (nothing saved is lost)
-            parent = path.parent if str(path.parent) else Path(".")
-            olds = sorted(parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
-            if not olds:
-                raise FileNotFoundError(f"No model file at {path}.")
-            warnings.warn(f"{path} is missing after an interrupted save; loading the previous "
-                          f"version from {olds[-1]}.", UserWarning, stacklevel=3)
-            path = self.path = olds[-1]
+            # a directory save killed between its two renames leaves the previous model
+            # under a hidden name next to it: name it, never load it in place of ``path``
+            olds = _siblings(path, "old")
+            hint = (f" A save to it was interrupted: the model saved there before is at "
+                    f"{olds[-1][0]}; rename it back to {path.name} to load it."
+                    if olds else "")
+            raise FileNotFoundError(f"No model file at {path}.{hint}")
         if path.is_dir():
             return
         try:
@@ -275,37 +486,88 @@ class _Reader:
                 "zip file (truncated or damaged?)."
             ) from None
 
-    def read(self, name: str) -> bytes:
-        where = f"{self.path}{'!' if self.zip else os.sep}{name}"
+    def _where(self, name: str) -> str:
+        return f"{self.path}{'!' if self.zip else os.sep}{name}"
+
+    def _size(self, name: str) -> int:
+        """The uncompressed size the file declares for ``name`` (nothing is decompressed)."""
         try:
             if self.zip is not None:
-                return self.zip.read(name)
-            return (self.path / name).read_bytes()
+                return self.zip.getinfo(name).file_size
+            return (self.path / name).stat().st_size
         except (KeyError, FileNotFoundError):
-            raise ModelFileError(f"{where} is missing: the model file is incomplete.") from None
+            raise ModelFileError(f"{self._where(name)} is missing: the model file is "
+                                 "incomplete.") from None
+
+    def _open(self, name: str) -> Any:
+        if self.zip is not None:
+            return self.zip.open(name)
+        return open(self.path / name, "rb")
+
+    def read(self, name: str, limit: int | None = None) -> bytes:
+        """The bytes of ``name``, refused from its declared size when above ``limit``."""
+        limit = _MAX_JSON_BYTES if limit is None else limit
+        size = self._size(name)
+        if size > limit:
+            raise ModelFileError(
+                f"{self._where(name)} declares {size} bytes uncompressed, more than the "
+                f"{limit} bytes a model file may hold there; it is refused unread.")
+        try:
+            with self._open(name) as f:
+                data = f.read(limit + 1)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            raise ModelFileError(f"{where} cannot be read ({exc}): the file is damaged.") from None
+            raise ModelFileError(f"{self._where(name)} cannot be read ({exc}): the file is "
+                                 "damaged.") from None
+        if len(data) > limit:
+            raise ModelFileError(f"{self._where(name)} is larger than it declares: the file "
+                                 "is damaged.")
+        return data
 
     def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        where = f"{self.path}{'!' if self.zip else os.sep}{name}.npy"
-        raw = self.read(f"{name}.npy")
-        try:
-            a = np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError as exc:
-            if "pickle" in str(exc):
-                raise ModelFileError(
-                    f"{where} holds Python objects (it would need unpickling); model files "
-                    "contain plain float32 arrays only, so it is refused."
-                ) from None
-            raise ModelFileError(f"{where} is not a valid .npy array ({exc}).") from None
-        except (EOFError, OSError) as exc:
-            raise ModelFileError(f"{where} is truncated or damaged ({exc}).") from None
-        if a.dtype != np.float32 or tuple(a.shape) != tuple(shape):
+        """Read ``name``.npy, checking its size and header against ``shape`` first.
+
+        The declared size, then the ``.npy`` header (read alone), must match a float32
+        array of ``shape`` before the data is read, straight into the array: a file that
+        would inflate to more than the network needs is refused without decompressing it.
+        """
+        member = f"{name}.npy"
+        where = self._where(member)
+        count = math.prod(shape)
+        size = self._size(member)
+        if size > count * 4 + _NPY_HEADER_MAX:
             raise ModelFileError(
-                f"{where} has shape {a.shape} and dtype {a.dtype}; the network needs shape "
-                f"{tuple(shape)} float32."
-            )
-        return a
+                f"{where} declares {size} bytes uncompressed; the network needs a float32 "
+                f"array of shape {tuple(shape)} ({count * 4} bytes and a header), so it is "
+                "refused before anything is decompressed.")
+        try:
+            with self._open(member) as f:
+                fmt = np.lib.format
+                version = fmt.read_magic(f)
+                if version not in ((1, 0), (2, 0)):
+                    raise ModelFileError(f"{where} is a .npy file of format version "
+                                         f"{version}; model files use versions 1.0 and 2.0.")
+                read_header = (fmt.read_array_header_1_0 if version == (1, 0)
+                               else fmt.read_array_header_2_0)
+                got_shape, fortran, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise ModelFileError(
+                        f"{where} holds Python objects (it would need unpickling); model "
+                        "files contain plain float32 arrays only, so it is refused.")
+                if dtype != np.float32 or tuple(got_shape) != tuple(shape):
+                    raise ModelFileError(
+                        f"{where} has shape {tuple(got_shape)} and dtype {dtype}; the network "
+                        f"needs shape {tuple(shape)} float32.")
+                a = np.empty(count, np.float32)
+                got = f.readinto(memoryview(a).cast("B")) if count else 0
+                if got != count * 4 or f.read(1):  # reading to the end checks the CRC
+                    raise ModelFileError(f"{where} is truncated or damaged (the data is not "
+                                         f"the {count * 4} bytes its header declares).")
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise ModelFileError(f"{where} is not a valid .npy array or is damaged "
+                                 f"({exc}).") from None
+        return np.ascontiguousarray(a.reshape(shape, order="F" if fortran else "C"))
 
     def close(self) -> None:
         if self.zip is not None:
@@ -323,12 +585,21 @@ def load_model(path: str | os.PathLike) -> Any:
     Returns
     -------
     DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
-        Fitted, predicting exactly as the saved model did.
+        Fitted, predicting exactly as the saved model did. Parameters that name places
+        (``scheduler_address``, ``export_checkpoints_dir`` and the paths of
+        ``checkpoint``, ``pretrained_autoencoder``, ``initial_weights``,
+        ``initial_biases``) are never taken from the file: they are None, so training
+        the loaded model further connects and writes only where the caller says. The
+        stored ``model_id`` is kept as the model's name when it is a valid id (else None,
+        with a warning); a fit with ``checkpoint=<file>`` uses the caller's ``model_id``,
+        never the file's.
 
     Raises
     ------
     FileNotFoundError
-        Nothing at ``path``.
+        Nothing at ``path``. When a directory save to it was killed between its two
+        renames, the message names the hidden ``.<name>.old-*`` backup holding the
+        previous model (it is never loaded in place of ``path``).
     ModelFileError
         The file is not a model, is damaged or truncated, holds pickled objects, or was
         written by a newer version of dask_deeplearn.
@@ -370,7 +641,9 @@ def _build(doc: dict[str, Any], reader: _Reader) -> Any:
         raise ModelFileError(f"{reader.path}: unknown estimator {name!r}; expected one of "
                              f"{sorted(classes)}.")
     params = _unjson(doc["params"])
-    model = classes[name](**params)
+    if not isinstance(params, dict):
+        raise TypeError("'params' is not a mapping")
+    model = classes[name](**_without_places(params, reader.path))
     net = doc["network"]
     spec = NetworkSpec(
         units=tuple(net["units"]), activation=net["activation"], output=net["output"],
@@ -385,7 +658,9 @@ def _build(doc: dict[str, Any], reader: _Reader) -> Any:
     model.state_ = ModelState(spec=spec, processed=int(net["processed"]), **arrays)
     model.data_info_ = DataInfo.from_dict(doc["data_info"])
     eff = _unjson(doc["effective_params"])
-    eff["checkpoint"] = None
+    if not isinstance(eff, dict):
+        raise TypeError("'effective_params' is not a mapping")
+    eff = {**eff, **{name: None for name in _PLACES}, "model_id": model.model_id}
     model.params_ = eff
     for key, value in _unjson(doc["fitted"]).items():
         if key == "classes_":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,6 +22,59 @@ def input_columns(model: Any) -> list[str]:
     if offset is not None and offset not in cols:
         cols.append(str(offset))
     return cols
+
+
+#: the files score_parquet (and ``dask-deeplearn predict``) write in an output folder
+_PART = re.compile(r"part\.\d{5}\.parquet")
+
+
+def prepare_output(dst: str | os.PathLike, *, overwrite: bool,
+                   storage_options: dict[str, Any] | None = None) -> None:
+    """Make ``dst`` ready for new part files without touching files we did not write.
+
+    An absent or empty folder is fine. A non-empty one is refused unless ``overwrite``; then
+    its ``part.NNNNN.parquet`` files (ours) are removed, and any other entry makes it
+    refuse, naming them (they are never deleted).
+
+    Parameters
+    ----------
+    dst : str or PathLike
+        Output folder (local, or a URL understood by fsspec).
+    overwrite : bool
+    storage_options : dict, optional
+
+    Raises
+    ------
+    DataError
+        ``dst`` is a file, is not empty and ``overwrite`` is False, or holds entries that
+        are not our part files.
+    """
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(os.fspath(dst), **(storage_options or {}))
+    if not fs.exists(path):
+        return
+    if not fs.isdir(path):
+        raise DataError(f"Output {dst!s} exists and is a file, not a folder of Parquet files; "
+                        "choose another path.")
+    entries = fs.ls(path, detail=True)
+    if not entries:
+        return
+    if not overwrite:
+        raise DataError(f"Output {dst!s} exists and is not empty; pass overwrite=True to "
+                        "replace it.")
+    ours = [e["name"] for e in entries
+            if e["type"] == "file" and _PART.fullmatch(e["name"].rstrip("/").rsplit("/", 1)[-1])]
+    foreign = sorted(e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries
+                     if e["name"] not in ours)
+    if foreign:
+        raise DataError(
+            f"Output {dst!s} holds entries that were not written by score_parquet "
+            f"({', '.join(foreign[:10])}{', ...' if len(foreign) > 10 else ''}); overwrite=True "
+            "replaces only its own part.NNNNN.parquet files and never deletes others: move "
+            "them or choose another folder.")
+    for name in ours:
+        fs.rm(name)
 
 
 def _score_partition(part: pd.DataFrame, model: Any, keep: list[str], features: list[str]) -> pd.DataFrame:
@@ -69,7 +123,9 @@ def score_parquet(
         Run on this cluster (default: Dask's current scheduler).
     compression : str, default="snappy"
     overwrite : bool, default=False
-        Replace an existing output directory.
+        Write into an existing non-empty output directory, replacing the
+        ``part.NNNNN.parquet`` files a previous run wrote there. Any other file or folder in
+        it is never deleted: its presence is refused, even with ``overwrite=True``.
     storage_options : dict, optional
         Passed to ``read_parquet`` and ``to_parquet`` (remote file systems).
 
@@ -80,8 +136,8 @@ def score_parquet(
     Raises
     ------
     DataError
-        A model column or a ``keep`` column is not in the dataset, or ``dst`` exists and
-        ``overwrite`` is False.
+        A model column or a ``keep`` column is not in the dataset, ``dst`` is not empty
+        and ``overwrite`` is False, or ``dst`` holds files score_parquet did not write.
     """
     import dask
     import dask.dataframe as dd
@@ -91,11 +147,6 @@ def score_parquet(
     model._check_fitted()
     features = list(columns) if columns is not None else input_columns(model)
     keep = [str(c) for c in (keep or [])]
-    if isinstance(dst, (str, os.PathLike)) and "://" not in str(dst):
-        dst_path = Path(dst)
-        if dst_path.exists() and any(dst_path.iterdir()) and not overwrite:
-            raise DataError(f"Output {dst_path} exists and is not empty; pass overwrite=True "
-                            "to replace it.")
     try:
         ddf = dd.read_parquet(src, storage_options=storage_options)
     except (FileNotFoundError, OSError, ValueError) as exc:
@@ -107,6 +158,15 @@ def score_parquet(
             f"Columns {missing} are not in the Parquet dataset {src!s} (it has "
             f"{available[:20]}{'...' if len(available) > 20 else ''})."
         )
+    if isinstance(src, (str, os.PathLike)) and isinstance(dst, (str, os.PathLike)):
+        from fsspec.core import url_to_fs
+
+        src_path = url_to_fs(os.fspath(src), **(storage_options or {}))[1].rstrip("/") + "/"
+        dst_path = url_to_fs(os.fspath(dst), **(storage_options or {}))[1].rstrip("/") + "/"
+        if src_path.startswith(dst_path):
+            raise DataError(f"The output {dst!s} is the input {src!s} or holds it; choose "
+                            "another output folder.")
+    prepare_output(dst, overwrite=overwrite, storage_options=storage_options)
     pred_meta = model._predict_meta("h2o")
     meta = ddf._meta[keep].copy() if keep else pd.DataFrame()
     for c in pred_meta.columns:
@@ -119,7 +179,7 @@ def score_parquet(
     with dask.config.set({"dataframe.parquet.minimum-partition-size": 1}):
         job = out.to_parquet(dst, compression=compression, write_index=False,
                              name_function=lambda i: f"part.{i:05d}.parquet",
-                             overwrite=overwrite, storage_options=storage_options,
+                             storage_options=storage_options,
                              compute=client is None)
         if client is not None:
             client.compute(job).result()

@@ -22,6 +22,7 @@ from dask_deeplearn.params import (
     FloatSequence,
     IntSequence,
     Interval,
+    ModelId,
     NoneValue,
     OneOf,
     Options,
@@ -87,6 +88,8 @@ def _invalid_values(c: Constraint) -> list[tuple[str, Any]]:
         if c.low is not None and c.closed in ("right", "neither"):
             bad = c.low
         return [("type", "0.5"), ("type", 0.5), ("type", ["a"]), ("range", [bad])]
+    if isinstance(c, ModelId):
+        return [("type", 3), ("range", "../up"), ("range", "/abs"), ("range", "")]
     if isinstance(c, StrOrNone):
         return [("type", 3), ("type", ["a"])]
     if isinstance(c, CallableOrNone):
