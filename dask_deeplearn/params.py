@@ -1088,6 +1088,16 @@ def _check_combinations(p: Mapping[str, Any], owner: str) -> None:
     if p["sparse"] and p["elastic_averaging"]:
         raise _conflict(owner, f"sparse data handling cannot be combined with elastic "
                                f"averaging ({_kv(p, 'sparse', 'elastic_averaging')})")
+    if p["checkpoint"] is not None and (p["nfolds"] > 0 or p["fold_column"] is not None):
+        given = _kv(p, "nfolds") if p["nfolds"] > 0 else _kv(p, "fold_column")
+        ckpt = p["checkpoint"]
+        ckpt = repr(ckpt) if isinstance(ckpt, (str, bytes, os.PathLike)) else \
+            f"a fitted {type(ckpt).__name__}"
+        raise _conflict(owner, f"{given} cannot be used with a checkpoint "
+                               f"(checkpoint={ckpt}): cross-validation is not "
+                               f"supported during checkpoint restarts, as in H2O",
+                        "Use nfolds=0 and no fold_column to continue the checkpoint's model "
+                        "(a cross-validated checkpoint continues as its main model).")
     for init in ("initial_weights", "initial_biases"):
         if p[init] is not None and p["checkpoint"] is not None:
             raise _conflict(owner, f"{init} cannot be given together with checkpoint "

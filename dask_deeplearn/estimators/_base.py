@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import inspect
 import math
 import numbers
@@ -49,6 +50,8 @@ from ._inspect import InspectionMixin
 __all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
 
 _RESPONSE = "__response__"
+#: the cross-validation parameters (their defaults mean "no cross-validation")
+_CV_PARAMS = ("nfolds", "fold_column", "fold_assignment")
 _WEIGHT = "__weight__"
 
 
@@ -417,6 +420,25 @@ class FitHandle:
         return getattr(self.estimator, "scoring_history_", None)
 
 
+def _restarted(prev: Any, info: DataInfo, eff: dict[str, Any]) -> tuple[DataInfo, ModelState]:
+    """The checkpoint's plan and state with the restart's modifiable settings applied.
+
+    The weights, optimiser state and input layout are the checkpoint's; the dropout
+    ratios (which the kernels and the scorer read from the network spec) and the
+    missing-value handling (which the preprocessing plan applies) are the new fit's.
+    """
+    state = prev.state_.copy()
+    ratios = eff["hidden_dropout_ratios"] or (0.0,) * len(state.spec.hidden_dropout_ratios)
+    state.spec = dataclasses.replace(state.spec, hidden_dropout_ratios=tuple(ratios),
+                                     input_dropout_ratio=float(eff["input_dropout_ratio"]))
+    if info.missing_values_handling != eff["missing_values_handling"]:
+        # (a fitted DataInfo is frozen: rebuild it through its pickling protocol)
+        changed = {**info.__getstate__(), "missing_values_handling": eff["missing_values_handling"]}
+        info = DataInfo.__new__(DataInfo)
+        info.__setstate__(changed)
+    return info, state
+
+
 def _resolve_seed(seed: int) -> int:
     if seed is None or int(seed) == -1:
         return int(np.random.SeedSequence().entropy % (2**63 - 1))
@@ -522,7 +544,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                 info, eff = self._plan_continue(prev, frame, response, params,
                                                 features=features,
                                                 weights_column=weights_column)
-                state = prev.state_.copy()
+                info, state = _restarted(prev, info, eff)
             else:
                 info, eff, state = self._plan_fit(frame, response, params, features=features,
                                                   task=task, classes=classes,
@@ -746,7 +768,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         )
         if eff["autoencoder"] and float(eff["sparsity_beta"]) > 0:
             state.AA = np.zeros(spec.n_biases, np.float32)
-        if eff["pretrained_autoencoder"] is not None:
+        if eff["pretrained_autoencoder"] is not None and eff["checkpoint"] is None:
             state = transfer_pretrained(state, self._pretrained_state(eff["pretrained_autoencoder"]))
         if eff["initial_weights"] is not None or eff["initial_biases"] is not None:
             state = apply_initial_weights(state, info, eff["initial_weights"],
@@ -816,10 +838,14 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         if self._task is not None and prev.task_ != self._task:
             raise InvalidParameterError(
                 f"checkpoint is a {prev.task_} model; this {owner} does {self._task}.")
-        old = prev.get_params(deep=False)
+        old = prev._params()  # (an autoencoder's own view: autoencoder=True)
         changed = []
         for name, value in params.items():
             if name in CHECKPOINT_MODIFIABLE or name == "checkpoint":
+                continue
+            if name in _CV_PARAMS and value == PARAMETERS[name].default:
+                # the main model of a cross-validated fit continues without folds (its
+                # cross-validation models and metrics are not continued)
                 continue
             before = old.get(name, PARAMETERS[name].default)
             if name == "distribution" and "AUTO" in (str(before), str(value)):
@@ -833,6 +859,16 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                 + ", ".join(changed) + ". Only the parameters listed as modifiable may "
                 "change (epochs, l1, l2, stopping_*, score_*, mini_batch_size, ...)."
             )
+        ignored = [f"{n}={params[n]!r}" for n in ("initial_weight_distribution",
+                                                  "initial_weight_scale")
+                   if _normalised(params[n]) != _normalised(old.get(n, PARAMETERS[n].default))]
+        if params["pretrained_autoencoder"] not in (None, old.get("pretrained_autoencoder")):
+            ignored.append("pretrained_autoencoder")
+        if ignored:
+            warnings.warn(
+                f"{owner}: {', '.join(ignored)} has no effect when continuing from a "
+                "checkpoint: training continues from the checkpoint's weights (as in H2O).",
+                UserWarning, stacklevel=5)
         if not getattr(self, "_partial", False) and float(params["epochs"]) <= float(prev.epochs_):
             raise InvalidParameterError(
                 f"epochs={params['epochs']!r} must be greater than the {prev.epochs_:.4g} "
@@ -872,7 +908,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         # keep the checkpoint's preprocessing plan (the weights were learned on its scaling
         # and its input layout) and its resolved distribution (a chunk may hold 2 classes)
         eff["distribution"] = prev.distribution_
-        return old, prev.state_.copy()
+        return _restarted(prev, old, eff)
 
     def _plan_continue(self, prev: Any, frame: pd.DataFrame, response: str | None,
                        params: dict[str, Any], *, features: Sequence[str] | None,
