@@ -29,6 +29,7 @@ from ..network import NetworkSpec, ModelState, init_state
 from ..params import (
     CHECKPOINT_MODIFIABLE,
     PARAMETERS,
+    check_stopping_metric,
     params_docstring,
     resolve_effective,
     validate_params,
@@ -523,6 +524,9 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     ) -> "DeepLearningBase":
         owner = type(self).__name__
         params = validate_params(self._params(), owner)
+        # before any pass over the data: a stopping metric the task does not have
+        check_stopping_metric(params, owner, task,
+                              len(classes) if task == "classification" and classes else None)
         if params["nfolds"] > 0 or params["fold_column"] is not None:
             return self._fit_cv(frame, response, valid, params, features=features, task=task,
                                 classes=classes, weights_column=weights_column, client=client)
