@@ -460,7 +460,7 @@ def test_confusion_matrix_is_kept_above_max_confusion_matrix_size() -> None:
 
 
 def test_autoencoder_train_with_y_warns_and_ignores_it(frame: pd.DataFrame) -> None:
-    with pytest.warns(UserWarning, match=r"y='target'.*ignored"):
+    with pytest.warns(UserWarning, match=r"y='a'.*ignored"):
         ae = DeepLearningEstimator(hidden=[3], activation="Tanh", epochs=1, autoencoder=True,
                                    **Q).train(x=list(range(5)), y=0, training_frame=frame)
     plain = DeepLearningEstimator(hidden=[3], activation="Tanh", epochs=1, autoencoder=True,
