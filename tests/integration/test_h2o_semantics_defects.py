@@ -482,3 +482,21 @@ def test_autoencoder_fit_with_y_warns_and_ignores_it() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DeepLearningAutoEncoder(hidden=[3], activation="Tanh", epochs=1, **Q).fit(X, Y)
+
+
+def test_dask_restart_applies_the_new_dropout_and_missing_value_handling(client: Any) -> None:
+    import dask.dataframe as dd
+
+    frame = pd.DataFrame(XNA, columns=list("abcd")).assign(y=Y)
+    Xd = dd.from_pandas(frame[list("abcd")], npartitions=2)
+    yd = dd.from_pandas(frame["y"], npartitions=2)
+    common = dict(hidden=[8], activation="RectifierWithDropout", hidden_dropout_ratios=[0.0],
+                  stopping_rounds=0, seed=7, quiet_mode=True)
+    base = DeepLearningClassifier(epochs=1, **common).fit(Xd, yd, client=client)
+    new = DeepLearningClassifier(epochs=2, checkpoint=base, **{
+        **common, "hidden_dropout_ratios": [0.4], "input_dropout_ratio": 0.2,
+        "missing_values_handling": "Skip"}).fit(Xd, yd, client=client)
+    assert new.backend_ == "dask"
+    assert new.state_.spec.hidden_dropout_ratios == (0.4,)
+    assert list(new.summary()["dropout"].iloc[:2]) == pytest.approx([20.0, 40.0])
+    assert new.data_info_.missing_values_handling == "Skip"
