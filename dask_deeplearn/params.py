@@ -33,6 +33,12 @@ Deliberate differences from H2O
   function).  ``ExpRectifier`` (H2O's hidden ELU) is not exposed, as in H2O's REST API.
 * ``stopping_metric='custom'`` or ``'custom_increasing'`` without ``custom_metric_func``
   is an error.
+* A ``stopping_metric`` that the task has no metric for is an error whatever
+  ``stopping_rounds`` says (it also chooses the best model): besides H2O's refusals
+  (deviance for classification, AUC for multinomial, logloss/AUC/misclassification for
+  regression) MAE and RMSLE for classification, lift_top_group for multinomial, and
+  AUCPR, lift_top_group and mean_per_class_error for regression; a multinomial AUC or
+  AUCPR is accepted with an ``auc_type`` that computes it.
 * Checkpoint modifiability: §1.4 of the semantics document lists H2O's Deep Learning
   fields.  For the generic model parameters that H2O does not list we chose: run control
   (``max_runtime_secs``, ``verbose``, ``model_id``, ``export_checkpoints_dir``,
@@ -91,6 +97,7 @@ __all__ = [
     "StrList",
     "StrOrNone",
     "canonical",
+    "check_stopping_metric",
     "default_params",
     "params_docstring",
     "params_markdown",
@@ -1129,6 +1136,16 @@ def _check_combinations(p: Mapping[str, Any], owner: str) -> None:
     if p["sparse"] and p["elastic_averaging"]:
         raise _conflict(owner, f"sparse data handling cannot be combined with elastic "
                                f"averaging ({_kv(p, 'sparse', 'elastic_averaging')})")
+    if p["checkpoint"] is not None and (p["nfolds"] > 0 or p["fold_column"] is not None):
+        given = _kv(p, "nfolds") if p["nfolds"] > 0 else _kv(p, "fold_column")
+        ckpt = p["checkpoint"]
+        ckpt = repr(ckpt) if isinstance(ckpt, (str, bytes, os.PathLike)) else \
+            f"a fitted {type(ckpt).__name__}"
+        raise _conflict(owner, f"{given} cannot be used with a checkpoint "
+                               f"(checkpoint={ckpt}): cross-validation is not "
+                               f"supported during checkpoint restarts, as in H2O",
+                        "Use nfolds=0 and no fold_column to continue the checkpoint's model "
+                        "(a cross-validated checkpoint continues as its main model).")
     for init in ("initial_weights", "initial_biases"):
         if p[init] is not None and p["checkpoint"] is not None:
             raise _conflict(owner, f"{init} cannot be given together with checkpoint "
@@ -1308,6 +1325,62 @@ def _check_data(p: Mapping[str, Any], owner: str, task: str, n_classes: int | No
                                f"{task} task's response has minimum {response_min!r}")
 
 
+#: stopping metrics that apply only to classification / only to regression
+_CLASSIFICATION_METRICS = ("logloss", "AUC", "AUCPR", "lift_top_group", "misclassification",
+                           "mean_per_class_error")
+_REGRESSION_METRICS = ("deviance", "MAE", "RMSLE")
+
+
+def check_stopping_metric(p: Mapping[str, Any], owner: str, task: str,
+                          n_classes: int | None = None) -> None:
+    """Refuse a ``stopping_metric`` that the task's metrics do not have.
+
+    H2O refuses ``deviance`` for classification, AUC for a multinomial model and
+    logloss, AUC and misclassification for regression. The metrics of a model that
+    does not apply to its task are never computed, so such a metric would never stop
+    training (nor choose the best model): we refuse every one of them.
+
+    Parameters
+    ----------
+    p : mapping
+        Validated parameters (``stopping_metric``, ``auc_type``).
+    owner : str
+        Estimator class name, used in messages.
+    task : {"classification", "regression", "autoencoder"}
+    n_classes : int or None, default=None
+        Number of classes of a classification; None when not known yet (the
+        binomial-only checks are then left for later).
+
+    Raises
+    ------
+    InvalidParameterError
+        The metric does not apply to the task.
+    """
+    metric = p["stopping_metric"]
+    if task == "classification":
+        refused = list(_REGRESSION_METRICS)
+        kind = "classification"
+        if n_classes is not None and n_classes > 2:
+            kind = f"multinomial classification ({n_classes} classes)"
+            refused.append("lift_top_group")
+            if p["auc_type"] in ("AUTO", "NONE"):
+                refused += ["AUC", "AUCPR"]
+    elif task == "regression":
+        refused, kind = list(_CLASSIFICATION_METRICS), "regression"
+    else:
+        return  # (an autoencoder stops on MSE only: checked with the other parameters)
+    if metric not in refused:
+        return
+    allowed = [m for m in _STOPPING_METRICS if m not in refused]
+    fix = f"Use one of {allowed}."
+    if metric in ("AUC", "AUCPR") and task == "classification":
+        fix += " (a multinomial AUC needs auc_type='MACRO_OVR' or another averaging)"
+    raise _conflict(owner, f"stopping_metric={metric!r} cannot be used for {kind}: the "
+                           f"model has no such metric, so it would never stop training "
+                           f"(H2O: 'Stopping metric cannot be {metric} for "
+                           f"{'classification' if task == 'classification' else task}')", fix)
+
+
 def resolve_effective(
     params: Mapping[str, Any],
     *,
@@ -1373,7 +1446,8 @@ def resolve_effective(
         classes, a classification loss other than Automatic/CrossEntropy/Quadratic,
         CrossEntropy for regression, an offset for classification, class balancing for
         regression, a wrong number of class sampling factors, a negative response minimum
-        with poisson/gamma/tweedie; ``autoencoder=True`` with another task.
+        with poisson/gamma/tweedie; ``autoencoder=True`` with another task; a
+        ``stopping_metric`` the task has no metric for (see :func:`check_stopping_metric`).
     ValueError
         For an unknown ``task`` or a classification without ``n_classes``.
 
@@ -1396,6 +1470,7 @@ def resolve_effective(
         p["autoencoder"] = True
         _check_combinations(p, owner)
     _check_data(p, owner, task, n_classes, response_min)
+    check_stopping_metric(p, owner, task, n_classes)
 
     act = p["activation"]
     # 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import inspect
 import math
 import numbers
@@ -30,6 +31,7 @@ from ..network import NetworkSpec, ModelState, init_state
 from ..params import (
     CHECKPOINT_MODIFIABLE,
     PARAMETERS,
+    check_stopping_metric,
     params_docstring,
     resolve_effective,
     validate_params,
@@ -51,6 +53,8 @@ from ._inspect import InspectionMixin
 __all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
 
 _RESPONSE = "__response__"
+#: the cross-validation parameters (their defaults mean "no cross-validation")
+_CV_PARAMS = ("nfolds", "fold_column", "fold_assignment")
 _WEIGHT = "__weight__"
 
 
@@ -419,6 +423,25 @@ class FitHandle:
         return getattr(self.estimator, "scoring_history_", None)
 
 
+def _restarted(prev: Any, info: DataInfo, eff: dict[str, Any]) -> tuple[DataInfo, ModelState]:
+    """The checkpoint's plan and state with the restart's modifiable settings applied.
+
+    The weights, optimiser state and input layout are the checkpoint's; the dropout
+    ratios (which the kernels and the scorer read from the network spec) and the
+    missing-value handling (which the preprocessing plan applies) are the new fit's.
+    """
+    state = prev.state_.copy()
+    ratios = eff["hidden_dropout_ratios"] or (0.0,) * len(state.spec.hidden_dropout_ratios)
+    state.spec = dataclasses.replace(state.spec, hidden_dropout_ratios=tuple(ratios),
+                                     input_dropout_ratio=float(eff["input_dropout_ratio"]))
+    if info.missing_values_handling != eff["missing_values_handling"]:
+        # (a fitted DataInfo is frozen: rebuild it through its pickling protocol)
+        changed = {**info.__getstate__(), "missing_values_handling": eff["missing_values_handling"]}
+        info = DataInfo.__new__(DataInfo)
+        info.__setstate__(changed)
+    return info, state
+
+
 def _resolve_seed(seed: int) -> int:
     if seed is None or int(seed) == -1:
         return int(np.random.SeedSequence().entropy % (2**63 - 1))
@@ -507,6 +530,9 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
     ) -> "DeepLearningBase":
         owner = type(self).__name__
         params = validate_params(self._params(), owner)
+        # before any pass over the data: a stopping metric the task does not have
+        check_stopping_metric(params, owner, task,
+                              len(classes) if task == "classification" and classes else None)
         if params["nfolds"] > 0 or params["fold_column"] is not None:
             return self._fit_cv(frame, response, valid, params, features=features, task=task,
                                 classes=classes, weights_column=weights_column, client=client)
@@ -528,7 +554,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                 info, eff = self._plan_continue(prev, frame, response, params,
                                                 features=features,
                                                 weights_column=weights_column)
-                state = prev.state_.copy()
+                info, state = _restarted(prev, info, eff)
             else:
                 info, eff, state = self._plan_fit(frame, response, params, features=features,
                                                   task=task, classes=classes,
@@ -752,7 +778,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         )
         if eff["autoencoder"] and float(eff["sparsity_beta"]) > 0:
             state.AA = np.zeros(spec.n_biases, np.float32)
-        if eff["pretrained_autoencoder"] is not None:
+        if eff["pretrained_autoencoder"] is not None and eff["checkpoint"] is None:
             state = transfer_pretrained(state, self._pretrained_state(eff["pretrained_autoencoder"]))
         if eff["initial_weights"] is not None or eff["initial_biases"] is not None:
             state = apply_initial_weights(state, info, eff["initial_weights"],
@@ -869,10 +895,14 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         if self._task is not None and prev.task_ != self._task:
             raise InvalidParameterError(
                 f"checkpoint is a {prev.task_} model; this {owner} does {self._task}.")
-        old = prev.get_params(deep=False)
+        old = prev._params()  # (an autoencoder's own view: autoencoder=True)
         changed = []
         for name, value in params.items():
             if name in CHECKPOINT_MODIFIABLE or name == "checkpoint":
+                continue
+            if name in _CV_PARAMS and value == PARAMETERS[name].default:
+                # the main model of a cross-validated fit continues without folds (its
+                # cross-validation models and metrics are not continued)
                 continue
             before = old.get(name, PARAMETERS[name].default)
             if name == "distribution" and "AUTO" in (str(before), str(value)):
@@ -886,6 +916,16 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                 + ", ".join(changed) + ". Only the parameters listed as modifiable may "
                 "change (epochs, l1, l2, stopping_*, score_*, mini_batch_size, ...)."
             )
+        ignored = [f"{n}={params[n]!r}" for n in ("initial_weight_distribution",
+                                                  "initial_weight_scale")
+                   if _normalised(params[n]) != _normalised(old.get(n, PARAMETERS[n].default))]
+        if params["pretrained_autoencoder"] not in (None, old.get("pretrained_autoencoder")):
+            ignored.append("pretrained_autoencoder")
+        if ignored:
+            warnings.warn(
+                f"{owner}: {', '.join(ignored)} has no effect when continuing from a "
+                "checkpoint: training continues from the checkpoint's weights (as in H2O).",
+                UserWarning, stacklevel=5)
         if not getattr(self, "_partial", False) and float(params["epochs"]) <= float(prev.epochs_):
             raise InvalidParameterError(
                 f"epochs={params['epochs']!r} must be greater than the {prev.epochs_:.4g} "
@@ -925,7 +965,7 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         # keep the checkpoint's preprocessing plan (the weights were learned on its scaling
         # and its input layout) and its resolved distribution (a chunk may hold 2 classes)
         eff["distribution"] = prev.distribution_
-        return old, prev.state_.copy()
+        return _restarted(prev, old, eff)
 
     def _plan_continue(self, prev: Any, frame: pd.DataFrame, response: str | None,
                        params: dict[str, Any], *, features: Sequence[str] | None,

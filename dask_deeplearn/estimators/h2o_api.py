@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -17,6 +18,26 @@ __all__ = ["DeepLearningEstimator"]
 def _is_categorical(s: pd.Series) -> bool:
     return (isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object
             or pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
+
+
+def _column_name(columns: list[Any], key: Any, what: str) -> Any:
+    """The column named by ``key``: a name, or an integer position (negative from the end)."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        n = len(columns)
+        if not -n <= int(key) < n:
+            raise DataError(
+                f"{what}: column index {int(key)} is out of range: the training_frame has "
+                f"{n} columns (indices 0 to {n - 1}, or -{n} to -1 from the end).")
+        return columns[int(key)]
+    return key
+
+
+def _x_names(columns: list[Any], x: Any) -> list[Any] | None:
+    """``x`` of ``train`` as column names (names and integer positions may mix)."""
+    if x is None:
+        return None
+    items = [x] if isinstance(x, (str, int, np.integer)) else list(x)
+    return [_column_name(columns, item, f"x={x!r}") for item in items]
 
 
 @with_h2o_parameters
@@ -44,7 +65,8 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
     True
     """
 
-    def train(self, x: Sequence[str] | None = None, y: str | None = None,
+    def train(self, x: Sequence[str | int] | str | int | None = None,
+              y: str | int | None = None,
               training_frame: pd.DataFrame | None = None,
               validation_frame: pd.DataFrame | None = None,
               weights_column: str | None = None, offset_column: str | None = None,
@@ -54,10 +76,13 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
 
         Parameters
         ----------
-        x : list of str, optional
-            Predictor columns; default all columns but the response, weights and offset.
-        y : str
-            Response column.
+        x : list of str or int, optional
+            Predictor columns, by name or by 0-based position (``x=list(range(3))``, as
+            H2O's ``x=1:3`` in R); default all columns but the response, weights and
+            offset.
+        y : str or int
+            Response column, by name or position (``-1`` is the last column). Ignored,
+            with a warning, when ``autoencoder=True`` (as in H2O).
         training_frame : pandas.DataFrame
         validation_frame : pandas.DataFrame, optional
         weights_column, offset_column : str, optional
@@ -75,6 +100,10 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
         if training_frame is None:
             raise DataError("train() needs a training_frame (a pandas or Dask DataFrame).")
         frame, _ = self._as_frame(training_frame)
+        columns = list(frame.columns)
+        x = _x_names(columns, x)
+        if y is not None:
+            y = _column_name(columns, y, f"y={y!r}")
         if self.autoencoder is True:
             return self._train_autoencoder(x, y, frame, validation_frame, weights_column,
                                            ignored_columns, client, block)
@@ -118,8 +147,10 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
                            block: bool) -> Any:
         """``train`` with ``autoencoder=True``: every (or every ``x``) column is an input."""
         if y is not None:
-            raise DataError(f"autoencoder=True learns without a response: pass y=None, not "
-                            f"y={y!r} (drop it or list it in ignored_columns).")
+            # (H2O's autoencoder is unsupervised: a response column is ignored)
+            warnings.warn(f"autoencoder=True learns without a response: y={y!r} is ignored "
+                          "(the column is an input like any other unless x leaves it out "
+                          "or ignored_columns lists it).", UserWarning, stacklevel=3)
         for name, value in (("weights_column", weights_column),
                             ("ignored_columns", ignored_columns)):
             if value is not None:
@@ -144,12 +175,12 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
             sample_weight: Any = None, client: Any = None, block: bool = True) -> Any:
         """scikit-learn style fit; the task follows ``y``'s dtype (see the class docstring).
 
-        With ``autoencoder=True`` pass ``y=None``.
+        With ``autoencoder=True`` ``y`` is ignored (with a warning, as in H2O).
         """
         if self.autoencoder is True:
             if y is not None:
-                raise DataError("autoencoder=True learns without a response: call fit(X) "
-                                "or fit(X, None).")
+                warnings.warn("autoencoder=True learns without a response: y is ignored "
+                              "(call fit(X) or fit(X, None)).", UserWarning, stacklevel=2)
             return self._launch(lambda: self._fit_xy(
                 X, None, validation_data=validation_data, sample_weight=sample_weight,
                 task="autoencoder", client=client), block)

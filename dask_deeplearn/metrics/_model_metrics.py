@@ -177,7 +177,9 @@ class ModelMetrics:
     logloss, auc, aucpr, gini, mean_per_class_error, classification_error : float or None
     lift_top_group, max_f1_threshold : float or None
     confusion_matrix : pandas.DataFrame or None
-        Rows actual (plus ``"Total"``), columns predicted plus ``"Error"`` and ``"Rate"``.
+        Rows actual (plus ``"Total"``), columns predicted plus ``"Error"`` and ``"Rate"``;
+        kept whatever the number of classes (``repr`` prints it for at most
+        ``max_confusion_matrix_size`` classes, default 20).
     hit_ratios : pandas.DataFrame or None
         Columns ``k`` and ``hit_ratio`` (multinomial).
     thresholds_and_metric_scores : pandas.DataFrame or None
@@ -223,6 +225,9 @@ class ModelMetrics:
     multinomial_aucpr_table: pd.DataFrame | None
     distribution: str | None
     domain: list[str] | None
+    #: largest number of classes whose confusion matrix ``repr`` prints (the model's
+    #: ``max_confusion_matrix_size``; not a metric: not saved, not compared)
+    max_confusion_matrix_size: int = 20
 
     def __init__(self, category: str, **values: Any) -> None:
         self.category = category
@@ -340,7 +345,13 @@ class ModelMetrics:
             if self.gini is not None:
                 lines.append(f"Gini: {fmt(self.gini)}")
         lines.append(f"R^2: {fmt(self.r2)}")
-        if self.confusion_matrix is not None:
+        n_classes = 0 if self.confusion_matrix is None else len(self.confusion_matrix) - 1
+        if self.category != "Binomial" and n_classes > self.max_confusion_matrix_size:
+            lines.append("")
+            lines.append(f"Confusion Matrix is too large to print: {n_classes} classes > "
+                         f"max_confusion_matrix_size={self.max_confusion_matrix_size} "
+                         "(it is in .confusion_matrix).")
+        elif self.confusion_matrix is not None:
             lines.append("")
             if self.category == "Binomial":
                 lines.append(f"Confusion Matrix (Act/Pred) for max f1 @ threshold = {fmt(self.max_f1_threshold)}:")

@@ -153,8 +153,8 @@ class MultinomialPartial:
         domain : sequence of labels, optional
             Class labels (default ``"0" .. "K-1"``).
         max_confusion_matrix_size : int, default=20
-            The confusion-matrix DataFrame is only built for at most this many
-            classes (``None`` above); the errors are always computed.
+            The confusion matrix is printed (``repr``) for at most this many classes;
+            it is always computed and kept in ``confusion_matrix``, as in H2O.
 
         Returns
         -------
@@ -178,12 +178,12 @@ class MultinomialPartial:
         err = float((total - np.trace(cm)) / total)
         hr = pd.DataFrame({"k": np.arange(1, self.top_k + 1, dtype=np.int64),
                            "hit_ratio": np.cumsum(self.hits) / sw})
-        cm_df = confusion_matrix_frame(cm, labels) if self.n_classes <= max_confusion_matrix_size else None
+        cm_df = confusion_matrix_frame(cm, labels)
         auc = aucpr = None
         auc_t = pr_t = None
         if self.computes_auc:
             auc, aucpr, auc_t, pr_t = self._auc_tables(labels)
-        return ModelMetrics(
+        out = ModelMetrics(
             "Multinomial", nobs=self.nobs, sum_weights=sw, mse=mse, rmse=math.sqrt(mse),
             logloss=self.sum_logloss / sw,
             r2=r2_from_sums(mse, sw, self.sum_wy, self.sum_wyy, self.nobs),
@@ -191,6 +191,8 @@ class MultinomialPartial:
             confusion_matrix=cm_df, hit_ratios=hr, auc=auc, aucpr=aucpr,
             multinomial_auc_table=auc_t, multinomial_aucpr_table=pr_t, domain=labels,
         )
+        out.max_confusion_matrix_size = int(max_confusion_matrix_size)
+        return out
 
 
 def _true_class_rank(proba: np.ndarray, yi: np.ndarray) -> np.ndarray:

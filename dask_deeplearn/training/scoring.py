@@ -110,7 +110,8 @@ def block_partial(
     weight : ndarray or None
     task, distribution : str
     params : dict
-        Effective parameters (tweedie_power, quantile_alpha, auc_type, max_hit_ratio_k).
+        Effective parameters (tweedie_power, quantile_alpha, huber_alpha, auc_type,
+        max_hit_ratio_k).
     n_classes : int, optional
 
     Returns
@@ -138,6 +139,7 @@ def _builtin_partial(pred: np.ndarray, actual: np.ndarray, weight: np.ndarray | 
             distribution=distribution,
             tweedie_power=params["tweedie_power"],
             quantile_alpha=params["quantile_alpha"],
+            huber_alpha=params.get("huber_alpha", 0.9),
         )
     actual_index = actual.astype(np.int64)
     if pred.shape[1] == 2:

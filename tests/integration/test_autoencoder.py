@@ -15,7 +15,6 @@ from dask_deeplearn import (
     InvalidParameterError,
     load_model,
 )
-from dask_deeplearn.exceptions import DataError
 from dask_deeplearn.network import hidden_activations
 
 QUIET = dict(quiet_mode=True, reproducible=True)
@@ -152,8 +151,10 @@ def test_h2o_style_autoencoder_and_errors(correlated):
                                                                "reconstr_e"]
     assert h2o.model_performance(correlated).category == "AutoEncoder"
     assert h2o.anomaly(correlated).shape == (len(correlated), 1)
-    with pytest.raises(DataError, match="autoencoder=True learns without a response"):
-        DeepLearningEstimator(autoencoder=True).train(y="a", training_frame=correlated)
+    # a response is ignored with a warning, as in H2O
+    with pytest.warns(UserWarning, match="learns without a response: y='a' is ignored"):
+        DeepLearningEstimator(autoencoder=True, hidden=[3], epochs=1, seed=1, **QUIET).train(
+            y="a", training_frame=correlated)
     with pytest.raises(InvalidParameterError, match="MaxoutWithDropout activation is not "
                                                     "supported for autoencoders"):
         DeepLearningAutoEncoder(activation="MaxoutWithDropout").fit(correlated)

@@ -653,11 +653,16 @@ def test_multinomial_sizes_and_limits(rng):
     y = rng.integers(0, k, 300)
     m = multinomial_partial(y, p, auc_type="MACRO_OVR").result()
     assert m.auc is None  # more than 50 classes: no multinomial AUC, as H2O
-    assert m.confusion_matrix is None  # more than max_confusion_matrix_size classes
+    # more classes than max_confusion_matrix_size: the matrix is kept, only not printed
+    assert m.confusion_matrix.shape == (k + 1, k + 2)
+    assert "Confusion Matrix is too large to print: 55 classes" in repr(m)
+    assert "max_confusion_matrix_size=20" in repr(m)
     assert not math.isnan(m.mean_per_class_error)
     assert len(m.hit_ratios) == 10
     m2 = multinomial_partial(y, p).result(max_confusion_matrix_size=60)
     assert m2.confusion_matrix.shape == (k + 1, k + 2)
+    assert "too large" not in repr(m2) and "Confusion Matrix: Row labels" in repr(m2)
+    assert m2 == m  # the print limit is not a metric
 
 
 def test_multinomial_bad_inputs():
