@@ -20,7 +20,8 @@ scaling, Maxout, softmax or linear + offset). The numerics are scaled, imputed a
 rounded to float32 exactly as ``transform_X`` stores them, so the result equals the dense
 path up to float64 summation order (~1e-15 relative). Rows go through the network in
 chunks of at most :data:`CHUNK_ROWS` with preallocated buffers, so every intermediate
-stays in cache and no large temporary is allocated per layer.
+stays in cache and no large temporary is allocated per layer (fewer rows for a very wide
+network: the buffers stay within :data:`dask_deeplearn.memory.SCORING_BYTES`).
 
 :func:`fused_network` returns None, and the caller uses the dense path, for
 ``max_categorical_features`` hashing (several levels share an input there; not
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .memory import scoring_rows
 from .network import ACT_MAXOUT as _MAXOUT
 from .network import ACT_RECTIFIER as _RECTIFIER
 from .network import ACT_TANH as _TANH
@@ -224,6 +226,9 @@ class FusedNetwork:
         if n == 0:
             return out
         C = min(CHUNK_ROWS, n, max(MIN_CHUNK_ROWS, CHUNK_BYTES // (8 * self.widest)))
+        # and never more than SCORING_BYTES of float64 buffers (a very wide network)
+        C = min(C, scoring_rows([3 * self.width0, 2 * self.n_num,
+                                 *(2 * WT.shape[1] for WT, *_ in self.layers[:-1])], n))
         group_rows = self._group_rows(cat_codes)
         nums = [np.asarray(v, dtype=np.float64) for v in num_values]
         # buffers, one set per call (calls may run in parallel threads)

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .memory import dense_scoring_rows
+
 __all__ = [
     "ACT_TANH",
     "ACT_RECTIFIER",
@@ -369,7 +371,36 @@ def forward(
     ndarray of shape (n_samples, n_outputs), float64
         Class probabilities (softmax), the link-space output (linear) or the
         reconstruction of the transformed inputs (autoencoder).
+
+    Notes
+    -----
+    Rows go through the network in chunks of :func:`~dask_deeplearn.memory.dense_scoring_rows`
+    (one chunk unless the layers are wide), so the float64 layer buffers stay near
+    :data:`~dask_deeplearn.memory.SCORING_BYTES`; every row is computed as it would be
+    in one pass.
     """
+    n = int(X.shape[0])
+    step = dense_scoring_rows(spec, n)
+    if step >= n:
+        return _forward_rows(spec, W, B, X, offset)
+    W64 = np.asarray(W, dtype=np.float64)  # widened once for every chunk
+    B64 = np.asarray(B, dtype=np.float64)
+    out = np.empty((n, spec.units[-1]), dtype=np.float64)
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        out[r0:r1] = _forward_rows(spec, W64, B64, X[r0:r1],
+                                   None if offset is None else offset[r0:r1])
+    return out
+
+
+def _forward_rows(
+    spec: NetworkSpec,
+    W: np.ndarray,
+    B: np.ndarray,
+    X: np.ndarray,
+    offset: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`forward` of one chunk of rows, in one pass."""
     hidden = hidden_activations(spec, W, B, X, dtype=np.float64)
     a = hidden[-1] if hidden else np.ascontiguousarray(X, dtype=np.float64)
     l = spec.n_layers - 1

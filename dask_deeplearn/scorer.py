@@ -23,6 +23,7 @@ import pandas as pd
 
 from .exceptions import DataError
 from .fast_scoring import fused_network, scoring_offset
+from .memory import dense_scoring_rows
 from .network import ModelState
 from .network import hidden_activations
 from .training.balance import class_correction, correct_probabilities
@@ -206,9 +207,22 @@ class Scorer:
         return out
 
     def deepfeatures(self, X: np.ndarray, layer: int) -> np.ndarray:
-        """Scoring-mode activations of hidden layer ``layer`` (0-based), float64."""
+        """Scoring-mode activations of hidden layer ``layer`` (0-based), float64.
+
+        Rows go through the network in chunks (:func:`~dask_deeplearn.memory.dense_scoring_rows`),
+        each computed as in one pass."""
         spec = self.state.spec
-        return hidden_activations(spec, self.state.W, self.state.B, X, dtype=np.float64)[layer]
+        n = X.shape[0]
+        step = dense_scoring_rows(spec, n)
+        if step >= n:
+            return hidden_activations(spec, self.state.W, self.state.B, X, dtype=np.float64)[layer]
+        W = np.asarray(self.state.W, dtype=np.float64)
+        B = np.asarray(self.state.B, dtype=np.float64)
+        out = np.empty((n, spec.units[layer + 1]), dtype=np.float64)
+        for r0 in range(0, n, step):
+            out[r0:r0 + step] = hidden_activations(spec, W, B, X[r0:r0 + step],
+                                                   dtype=np.float64)[layer]
+        return out
 
     def _columns(self, kind: str) -> list[str]:
         names = [str(n) for n in self.data_info.input_names]

@@ -2,8 +2,11 @@
 
 One self-contained document: CSS, JavaScript and the SVG charts are inline (a dashboard
 may be reached without internet access, so nothing is loaded from a CDN). The handler
-replaces ``__INITIAL_STATUS__`` with the current ``status.json`` so that the page draws at
-once; the script then polls ``status.json`` every second.
+replaces ``__INITIAL_STATUS__`` with the current ``status.json`` (written by
+:func:`~dask_deeplearn.distributed.dashboard.script_json`, which escapes ``<``, ``>`` and
+``&`` so that no string in it can end the JSON ``<script>`` element) so that the page draws
+at once; the script then polls ``status.json`` every second. The script writes every
+string from the status into the page as text (``esc`` or ``textContent``), never as markup.
 """
 
 from __future__ import annotations

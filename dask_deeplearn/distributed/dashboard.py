@@ -49,6 +49,7 @@ __all__ = [
     "progress_topic",
     "route_enabled",
     "routes",
+    "script_json",
 ]
 
 #: this module, as named in ``distributed.scheduler.http.routes``
@@ -251,6 +252,32 @@ def fits_status(
     return json_safe({"time": time.time(), "fits": ordered})
 
 
+#: JSON escapes of the characters that can end or change an HTML ``<script>`` element
+_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON text safe to embed in an HTML ``<script>`` element.
+
+    Every ``<``, ``>`` and ``&`` is written as its JSON escape (``\\u003c``...): outside
+    strings JSON has none of them, and ``JSON.parse`` reads the escapes back as the same
+    characters. So no string (a model id ``<!--<script>``, a column name ``</script>``)
+    can close the element or switch the HTML parser into the script-comment states that
+    would swallow the page's own script.
+
+    Parameters
+    ----------
+    value : object
+        JSON-safe value (see :func:`json_safe`); NaN and infinities are refused.
+
+    Returns
+    -------
+    str
+        ASCII JSON text without ``<``, ``>`` or ``&``.
+    """
+    return json.dumps(value, allow_nan=False).translate(_SCRIPT_ESCAPES)
+
+
 # ---------------------------------------------------------------------- handlers
 class _Handler(RequestHandler):
     """Base of this page's handlers (``dask_server`` is the scheduler)."""
@@ -279,7 +306,7 @@ class Page(_Handler):
     def get(self) -> None:
         from ._dashboard_page import PAGE
 
-        initial = json.dumps(self._status(), allow_nan=False).replace("</", "<\\/")
+        initial = script_json(self._status())
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
         self.write(PAGE.replace("__INITIAL_STATUS__", initial))

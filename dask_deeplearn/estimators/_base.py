@@ -27,6 +27,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from ..exceptions import DataError, InvalidParameterError, NotFittedError
+from ..memory import check_network_memory
 from ..network import NetworkSpec, ModelState, init_state
 from ..params import (
     CHECKPOINT_MODIFIABLE,
@@ -770,6 +771,8 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
             hidden_dropout_ratios=tuple(ratios),
             input_dropout_ratio=float(eff["input_dropout_ratio"]),
         )
+        check_network_memory(spec, hidden, mini_batch_size=int(eff["mini_batch_size"]),
+                             nthreads=available_cores(), client=scheduler)
         state = init_state(
             spec,
             seed=seed,

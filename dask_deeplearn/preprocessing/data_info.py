@@ -218,6 +218,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _check_finite_moments(what: str, s: Any) -> None:
+    """Refuse a column whose mean or standard deviation is not finite (its values are
+    finite, but their sums overflow float64): standardising it, imputing its mean or
+    scoring against it would turn every value into inf or NaN."""
+    for name, value in (("mean", s.mean), ("standard deviation", s.sd)):
+        if not np.isfinite(value):
+            raise DataError(
+                f"{what}: its {name} is {value} (the sums over its values overflow float64; "
+                f"values range from {s.min:.3g} to {s.max:.3g}). Rescale the column (divide "
+                "it by a power of ten) so that its mean and standard deviation are finite.")
+
+
 class DataInfo:
     """Fitted preprocessing plan (H2O ``DataInfo``): column layout, scaling, encodings.
 
@@ -626,6 +638,10 @@ class DataInfo:
                 raise DataError(f"Weights column {weights_column!r} has {ws['n_negative']} negative value(s).")
             if ws["n_inf"]:
                 raise DataError(f"Weights column {weights_column!r} has {ws['n_inf']} infinite value(s).")
+            if not np.isfinite(ws["sum_pos"]):
+                raise DataError(
+                    f"Weights column {weights_column!r}: the sum of its weights overflows "
+                    "to inf (float64); rescale the weights (only their ratios matter).")
             if ws["sum_pos"] <= 0:
                 raise DataError(
                     f"Weights column {weights_column!r} has no positive weight "
@@ -704,6 +720,7 @@ class DataInfo:
                 raise DataError(f"Response column {response!r} has {rs.n_inf} infinite value(s).")
             if rs.n_missing == n_rows or rs.n == 0:
                 raise DataError(f"Response column {response!r} is all missing ({n_rows} rows).")
+            _check_finite_moments(f"Response column {response!r}", rs)
             self.response_min = float(rs.min)
             if standardize and distribution.lower() in _IDENTITY_LINK:
                 self.response_mean = float(rs.mean)
@@ -748,6 +765,7 @@ class DataInfo:
         for c in kept:
             if c in stats["num"]:
                 s = stats["num"][c]
+                _check_finite_moments(f"Numeric column {c!r}", s)
                 num_sources.append(("numeric", c, 0))
                 num_names.append(c)
                 num_stats.append((s.mean if s.wsum > 0 else 0.0, s.sd, s.min, s.max))

@@ -273,10 +273,21 @@ def test_a_dask_scheduler_process_serves_the_page_from_the_environment_variable(
 
 
 CHROMIUM = "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason="headless Chromium (Debian package `chromium`) is not installed")
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                    reason="headless Chromium (Debian package `chromium`) is not installed")
+def _chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """Run headless Chromium on a page (``args``: what to do, then the URL)."""
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+           "--window-size=1200,900", "--virtual-time-budget=4000", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+
+
+@needs_chromium
 def test_screenshot_of_the_page_shows_the_charts(dash_client, digits, tmp_path):
     from PIL import Image
 
@@ -288,12 +299,7 @@ def test_screenshot_of_the_page_shows_the_charts(dash_client, digits, tmp_path):
     url = page_url(dash_client)
     fid = _fit_named(_status(url), "dashboard_shot")["id"]
     png = tmp_path / "dask_deeplearn_page.png"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
-           "--window-size=1200,900", "--virtual-time-budget=4000", f"--screenshot={png}",
-           f"{url}?fit={fid}"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    run = _chromium(tmp_path, f"--screenshot={png}", f"{url}?fit={fid}")
     assert png.exists(), f"no screenshot (exit {run.returncode}): {run.stderr[-2000:]}"
     keep = os.environ.get("DDL_SCREENSHOT")
     if keep:
@@ -309,3 +315,72 @@ def test_screenshot_of_the_page_shows_the_charts(dash_client, digits, tmp_path):
     assert count((0x1F, 0x77, 0xB4)) > 200   # the training-metric line and legend
     assert count((0x2A, 0x9D, 0x4B)) > 200   # the samples/s line and the "finished" badge
     assert count((0x22, 0x31, 0x3F)) > 10_000  # the page header
+
+
+#: strings that break out of an inline JSON <script> block when embedded raw: ``<!--``
+#: followed by ``<script>`` makes the HTML parser read the following ``</script>`` as text
+HOSTILE = "<!--<script>"
+HOSTILE_END = "</script><script>document.title='hijacked'</script>"
+
+
+def _embedded_status(html: str) -> str:
+    start = html.index('<script id="initial-status" type="application/json">')
+    body = html[html.index(">", start) + 1:]
+    return body[: body.index("</script>")]
+
+
+@needs_chromium
+def test_the_page_renders_fits_whose_names_hold_html(dash_client, digits, tmp_path):
+    """A model id or column name holding ``<!--<script>`` / ``</script>`` is data: the
+    page still runs its script and shows every such string as text."""
+    from dask_deeplearn import DeepLearningEstimator
+
+    frame, cols = digits
+    hostile = frame.rename(columns={"y": HOSTILE}).astype({HOSTILE: "category"})
+    ddf = dd.from_pandas(hostile, npartitions=2, sort=False)
+    DeepLearningEstimator(hidden=[8], epochs=1, seed=5, model_id="dashboard_hostile",
+                          quiet_mode=True, **FAST).train(
+        y=HOSTILE, training_frame=ddf, client=dash_client)
+    url = page_url(dash_client)
+    real = _fit_named(_status(url), "dashboard_hostile")
+    assert real["summary"]["response"] == HOSTILE
+    # a fit record with hostile strings in every text field, logged as FitMonitor logs it
+    logged = "hostile-fit"
+    dash_client.log_event(TOPIC, json_safe({"event": "start", "fit": logged, "summary": {
+        "model_id": HOSTILE, "estimator": HOSTILE_END, "response": "a&b<c>d",
+        "parameters": {HOSTILE: HOSTILE_END}, "epochs": 1.0}}))
+    dash_client.log_event(TOPIC, json_safe({"event": "end", "fit": logged, "status": "error",
+                                            "reason": HOSTILE_END, "final": None}))
+    deadline = time.time() + HANG
+    while _fit_named(_status(url), HOSTILE) is None and time.time() < deadline:
+        time.sleep(0.1)
+
+    def dom(fit: str) -> str:
+        run = _chromium(tmp_path, "--dump-dom", f"{url}?fit={fit}")
+        assert run.returncode == 0 and "</html>" in run.stdout, run.stderr[-2000:]
+        return run.stdout
+
+    page = dom(real["id"])
+    assert "<title>dask_deeplearn: live training</title>" in page  # no injected script ran
+    assert '<div id="content">' in page  # the script ran and showed the fit
+    assert "<td>response</td><td>&lt;!--&lt;script&gt;</td>" in page
+    assert "<td>model id</td><td>dashboard_hostile</td>" in page
+
+    page = dom(logged)
+    assert "<title>dask_deeplearn: live training</title>" in page
+    assert '<div id="content">' in page
+    assert "<td>model id</td><td>&lt;!--&lt;script&gt;</td>" in page
+    shown_end = "&lt;/script&gt;&lt;script&gt;document.title='hijacked'&lt;/script&gt;"
+    assert f"<td>estimator</td><td>{shown_end}</td>" in page
+    assert "<td>response</td><td>a&amp;b&lt;c&gt;d</td>" in page
+    assert f"<td>&lt;!--&lt;script&gt;</td><td>{shown_end}</td>" in page  # a parameter
+    assert f'<span id="fit-reason" class="reason">({shown_end})</span>' in page
+    assert f"{logged} · &lt;!--&lt;script&gt; · error</option>" in page
+
+    # the embedded block holds no markup character, and reads back as the status
+    html = _get(url)[2]
+    block = _embedded_status(html)
+    assert not set("<>&") & set(block)
+    embedded = _strict_json(block)
+    assert _fit_named(embedded, HOSTILE)["reason"] == HOSTILE_END
+    assert _fit_named(embedded, "dashboard_hostile")["summary"]["response"] == HOSTILE
