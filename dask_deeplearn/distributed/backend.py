@@ -32,6 +32,7 @@ from ..kernels import KernelParams
 from ..metrics import merge_partials
 from ..network import ModelState
 from ..training.balance import MODEL_KEY
+from ..training.local import stratified_validation
 from . import tasks
 from .dashboard import progress_topic
 from .monitor import FitMonitor
@@ -423,12 +424,13 @@ class DaskBackend:
             raise DataError("The validation frame has no rows with a response.")
         n_vs = int(self.params["score_validation_samples"])
         vfrac = 1.0 if n_vs <= 0 or n_vs >= n_valid else n_vs / n_valid
+        stratified = stratified_validation(self.params, self.task)
         vwho = client.who_has(vblocks)
         by_worker: dict[str, list[Future]] = {}
         for i, b in enumerate(vblocks):
             w = vwho[b.key][0] if vwho.get(b.key) else next(iter(self._workers()))
             by_worker.setdefault(w, []).append(client.submit(
-                tasks.ddl_sample, b, vfrac, self.seed + 1 + 7919 * i, workers=[w],
+                tasks.ddl_sample, b, vfrac, self.seed + 1 + 7919 * i, stratified, workers=[w],
                 allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{i}"))
         self.n_valid = n_valid
         return by_worker

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..training.balance import balance_block, block_class_counts
+from ..training.local import bernoulli_sample
 from ..kernels import KernelParams, train_partition
 from ..network import ModelState
 from ..preprocessing.data_info import Block
@@ -97,12 +98,16 @@ def ddl_rows(block: Block) -> int:
     return block.n_rows
 
 
-def ddl_sample(block: Block, fraction: float, seed: int) -> Block:
-    """Fixed Bernoulli sample of a block for scoring (semantics §8.2), drawn on the worker."""
+def ddl_sample(block: Block, fraction: float, seed: int, stratified: bool = False) -> Block:
+    """Fixed Bernoulli sample of a block for scoring, drawn on the worker.
+
+    ``stratified``: every class of the block is kept with the same probability and is
+    drawn at least once (H2O's Stratified validation sampling, without oversampling).
+    """
     if fraction >= 1.0:
         return block
-    rng = np.random.default_rng(seed % 2**63)
-    return block.take(np.flatnonzero(rng.random(block.n_rows) < fraction))
+    labels = block.y if stratified else None
+    return block.take(bernoulli_sample(block.n_rows, fraction, seed, labels))
 
 
 def ddl_train(

@@ -11,7 +11,7 @@ from ..kernels import KernelParams, train_partition
 from ..network import ModelState
 from .scoring import score_block
 
-__all__ = ["LocalBackend", "available_cores", "sample_rows", "score_block"]
+__all__ = ["LocalBackend", "available_cores", "bernoulli_sample", "sample_rows", "score_block"]
 
 
 def available_cores() -> int:
@@ -22,18 +22,62 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def sample_rows(n_rows: int, n_samples: int, seed: int) -> np.ndarray | None:
-    """Fixed scoring sample (§8.2): Bernoulli with ``p = n_samples / n_rows``.
+def sample_rows(n_rows: int, n_samples: int, seed: int,
+                labels: np.ndarray | None = None) -> np.ndarray | None:
+    """Fixed scoring sample: Bernoulli with ``p = n_samples / n_rows`` per row.
 
     Returns ``None`` for "all rows" (``n_samples`` 0 or not smaller than ``n_rows``).
+    Otherwise at least one row is drawn; with ``labels`` (stratified sampling) every class
+    present in ``labels`` is drawn at least once (see :func:`bernoulli_sample`).
     """
     if n_samples <= 0 or n_samples >= n_rows:
         return None
-    rng = np.random.default_rng(seed % 2**63)
-    idx = np.flatnonzero(rng.random(n_rows) < n_samples / n_rows)
-    if idx.size == 0:
+    idx = bernoulli_sample(n_rows, n_samples / n_rows, seed, labels)
+    if idx.size == 0:  # one row, drawn from the same stream after the empty draw
+        rng = np.random.default_rng(seed % 2**63)
+        rng.random(n_rows)
         idx = np.array([int(rng.integers(n_rows))])
     return idx
+
+
+def bernoulli_sample(n_rows: int, fraction: float, seed: int,
+                     labels: np.ndarray | None = None) -> np.ndarray:
+    """Positions of a Bernoulli sample of ``n_rows`` rows, each kept with ``fraction``.
+
+    With ``labels`` (class indices, NaN for none) the sample is stratified as H2O's
+    ``score_validation_sampling="Stratified"`` draws it without oversampling: every class
+    is kept with the same probability (the sample keeps the class proportions), and a
+    draw in which a class present in ``labels`` got no row is redrawn with the next seed,
+    up to 10 times, as H2O does; a class still without a row after that gets one of its
+    rows, drawn at random, so a rare class is always scored.
+
+    Returns
+    -------
+    ndarray of int64
+        Sorted positions (possibly empty without ``labels``).
+    """
+    present = None
+    if labels is not None:
+        y = np.asarray(labels, dtype=np.float64)
+        present = np.unique(y[~np.isnan(y)])
+    for attempt in range(11 if present is not None else 1):
+        rng = np.random.default_rng((seed + attempt) % 2**63)
+        idx = np.flatnonzero(rng.random(n_rows) < fraction)
+        if present is None or np.isin(present, y[idx]).all():
+            return idx
+    missing = present[~np.isin(present, y[idx])]
+    extra = [int(rng.choice(np.flatnonzero(y == c))) for c in missing]
+    return np.sort(np.concatenate([idx, np.asarray(extra, dtype=idx.dtype)]))
+
+
+def stratified_validation(params: dict[str, Any], task: str) -> bool:
+    """Whether the validation scoring sample is stratified by class.
+
+    As in H2O: ``score_validation_sampling="Stratified"`` applies to classification with
+    ``balance_classes=True``; every other fit samples the validation rows uniformly.
+    """
+    return (task == "classification" and bool(params["balance_classes"])
+            and params["score_validation_sampling"] == "Stratified")
 
 
 def _take(block: Any, idx: np.ndarray | None) -> Any:
@@ -80,8 +124,10 @@ class LocalBackend:
         }
         if valid is not None:
             n_valid = int(valid.X.shape[0])
+            labels = valid.y if stratified_validation(params, task) else None
             self._scoring["valid"] = _take(
-                valid, sample_rows(n_valid, int(params["score_validation_samples"]), seed + 1)
+                valid, sample_rows(n_valid, int(params["score_validation_samples"]), seed + 1,
+                                   labels)
             )
 
     def train_iteration(self, state: ModelState, n_samples: int, seed: int, shuffle: bool) -> tuple[ModelState, int]:

@@ -282,7 +282,6 @@ _NOT_LOCAL = {
     "backend": "a cluster",
     "scheduler_address": "a cluster",
     "force_load_balance": "no effect on one in-process block",
-    "score_validation_sampling": "stratified validation sampling is not built",
     "keep_cross_validation_models": "no cross-validation at a restart",
     "keep_cross_validation_predictions": "no cross-validation at a restart",
     "keep_cross_validation_fold_assignment": "no cross-validation at a restart",
@@ -299,6 +298,7 @@ _TESTED_ELSEWHERE_HERE = {
     "diagnostics", "auc_type", "max_hit_ratio_k", "max_confusion_matrix_size", "nthreads",
     "reproducible", "warm_start", "initial_weight_distribution", "initial_weight_scale",
     "pretrained_autoencoder", "initial_weights", "initial_biases",
+    "score_validation_sampling",
 }
 
 
@@ -500,3 +500,64 @@ def test_dask_restart_applies_the_new_dropout_and_missing_value_handling(client:
     assert new.state_.spec.hidden_dropout_ratios == (0.4,)
     assert list(new.summary()["dropout"].iloc[:2]) == pytest.approx([20.0, 40.0])
     assert new.data_info_.missing_values_handling == "Skip"
+
+
+# --------------------------------------------------------------------------------------
+# score_validation_sampling
+# --------------------------------------------------------------------------------------
+def _rare_validation(n: int = 400, rare: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    Xv = rng.normal(size=(n, 4))
+    yv = np.zeros(n, dtype=int)
+    yv[rng.choice(n, rare, replace=False)] = 1
+    return Xv, yv
+
+
+def _scored_classes(m: Any) -> np.ndarray:
+    """Rows per actual class (0, 1) in the validation scoring sample."""
+    first = m.validation_metrics_.thresholds_and_metric_scores.iloc[0]
+    return np.array([first["fps"] + first["tns"], first["tps"] + first["fns"]])
+
+
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_stratified_validation_sampling_scores_every_class(backend: str, request: Any) -> None:
+    kw: dict[str, Any] = {}
+    if backend == "dask":
+        kw["client"] = request.getfixturevalue("client")
+    Xv, yv = _rare_validation()
+    counts = {}
+    for sampling in ("Uniform", "Stratified"):
+        per_seed = []
+        for seed in range(4):
+            m = DeepLearningClassifier(
+                hidden=[4], epochs=1, seed=seed, quiet_mode=True, balance_classes=True,
+                score_validation_samples=20, score_validation_sampling=sampling,
+                backend=backend).fit(X, Y, validation_data=(Xv, yv), **kw)
+            per_seed.append(_scored_classes(m))
+        counts[sampling] = np.array(per_seed)
+    # 20 of 400 rows: a uniform sample misses the 3 rare rows in most draws, a stratified
+    # one always holds both classes, in about the same proportion otherwise
+    assert (counts["Uniform"][:, 1] == 0).any()
+    assert (counts["Stratified"] > 0).all()
+    assert (counts["Stratified"].sum(axis=1) < 60).all()
+
+
+def test_stratified_validation_sampling_needs_balance_classes() -> None:
+    # as in H2O: without balance_classes the validation sample is uniform
+    Xv, yv = _rare_validation()
+    got = [DeepLearningClassifier(hidden=[4], epochs=1, seed=0, quiet_mode=True,
+                                  score_validation_samples=20, score_validation_sampling=s,
+                                  ).fit(X, Y, validation_data=(Xv, yv)) for s in
+           ("Uniform", "Stratified")]
+    np.testing.assert_array_equal(_scored_classes(got[0]), _scored_classes(got[1]))
+
+
+def test_restart_score_validation_sampling_takes_effect() -> None:
+    Xv, yv = _rare_validation()
+    seen = []
+    for seed in range(4):
+        base = _base(valid=(Xv, yv), seed=seed, balance_classes=True,
+                     score_validation_samples=20)
+        seen.append(_scored_classes(_cont(base, valid=(Xv, yv),
+                                          score_validation_sampling="Stratified")))
+    assert (np.array(seen) > 0).all()
