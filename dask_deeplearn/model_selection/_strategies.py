@@ -63,9 +63,7 @@ class _Candidate:
     model: Any = None
     history: list[Any] = field(default_factory=list)
     fit_time: float = 0.0
-    samples: int = 0
     rung: int | None = None
-    budget: float | None = None
     final: bool = False
     failed: bool = False
 
@@ -134,7 +132,6 @@ class SearchRun:
         # a continued fit (checkpoint=) adds only its new samples
         ckpt = task.params.get("checkpoint") if task.previous is not None else None
         before = 0 if ckpt is None else int(ckpt.state_.processed)
-        c.samples += int(model.state_.processed) - before
         self.total_samples += int(model.state_.processed) - before
         c.model = model
         c.history.append(model)
@@ -276,7 +273,7 @@ class SearchRun:
             run_queue(tasks, n_jobs, cls, data, lambda _: True, on_done)
             ok = [c for c in alive if not c.failed]
             for c in ok:
-                c.rung, c.budget = rung, float(budget)
+                c.rung = rung
             metric = resolve_metric(crit.stopping_metric, ok[0].model if ok else None)
             ranked = rank(ok, metric)
             last = not ok or budget >= max_epochs * (1 - _EPS)
