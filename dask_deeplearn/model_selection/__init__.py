@@ -13,6 +13,13 @@ grid_should_stop, metric_is_increasing
     H2O's grid-level early-stopping rule; the direction of a metric.
 halving_budgets, hyperband_brackets, n_survivors
     The successive-halving and Hyperband schedules (epochs per rung).
+
+Modules, one concern each: ``grid`` (the search class and its results), ``_criteria``
+(``search_criteria``), ``_inputs`` (checks of the hyper-parameters, base parameters and
+``n_jobs``), ``_strategies`` (the walk and successive halving: which candidates train, for
+how long), ``_fitting`` (one fit, the queue of ``n_jobs`` fits), ``_ranking`` (metric
+direction, a model's metric, the default metric), ``_stopping`` (the grid-level early
+stopping), ``_halving`` (the schedules).
 """
 
 from ._criteria import STRATEGIES, SearchCriteria, normalise_criteria

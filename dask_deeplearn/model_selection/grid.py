@@ -31,8 +31,8 @@ After each model is built, the grid takes the ``stopping_metric`` of every model
 far (validation metrics when a validation frame is given, else training metrics; models
 without a value for it are left out), sorts the values from worst to best, drops the
 first (worst) one -- H2O's ``ScoreKeeper.stopEarly`` skips the first entry -- and applies
-the model-level moving-average rule (semantics §9.1,
-:func:`dask_deeplearn.training.schedule.stop_early`) with ``k = stopping_rounds``. Because
+the moving-average rule that stops the training of one model
+(:func:`dask_deeplearn.training.schedule.stop_early`) with ``k = stopping_rounds``. Because
 the sequence is sorted, the rule reads: with at least ``2k + 1`` models, stop when the
 mean of the best ``k`` models is not better than the mean of the next ``k`` (ranks
 ``k+1 .. 2k``) by more than the relative ``stopping_tolerance`` (less-is-better metrics:
@@ -53,42 +53,26 @@ Dask input without a client uses the default client or starts *one* embedded
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
-import difflib
-import math
-import os
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..estimators._base import DeepLearningBase
 from ..exceptions import InvalidParameterError, NotFittedError
-from ..metrics import more_is_better
-from ..params import PARAMETERS, Options, canonical
-from ..training.schedule import stop_early
 from ._criteria import SearchCriteria, normalise_criteria
-from ._halving import hyperband_brackets, n_survivors
+from ._fitting import _Data
+from ._inputs import _check_base, _check_hyper_params, _check_n_jobs
+from ._ranking import metric_is_increasing, model_metric, rank, resolve_metric
+from ._stopping import grid_should_stop
+from ._strategies import SearchRun, _Candidate
 
 __all__ = ["DeepLearningGridSearch", "GridSearchError", "grid_should_stop", "metric_is_increasing"]
 
 _OWNER = "DeepLearningGridSearch"
-_EPS = 1e-9
-_DEFAULT_METRIC = {"classification": "logloss", "regression": "deviance",
-                   "autoencoder": "MSE"}
-# ModelMetrics.get names that are not stopping metrics
-_EXTRA_DIRECTION = {"gini": True, "pr_auc": True, "r2": True, "mean_residual_deviance": False,
-                    "classification_error": False, "error": False}
-_NOT_SEARCHABLE = {
-    "checkpoint": "each model of a grid starts from scratch (SuccessiveHalving continues "
-                  "survivors from checkpoints by itself)",
-    "model_id": "the grid names its models '<grid_id>_model_<n>'",
-}
 
 
 class GridSearchError(RuntimeError):
@@ -99,277 +83,7 @@ class GridSearchError(RuntimeError):
         self.failures = failures
 
 
-def metric_is_increasing(metric: str) -> bool:
-    """Whether larger values of ``metric`` are better.
 
-    Parameters
-    ----------
-    metric : str
-        A stopping-metric name (:func:`dask_deeplearn.metrics.more_is_better`) or another
-        name :meth:`ModelMetrics.get` understands (``r2``, ``gini``, ``pr_auc``,
-        ``mean_residual_deviance``, ``classification_error``, ``error``); case-insensitive.
-
-    Returns
-    -------
-    bool
-
-    Raises
-    ------
-    InvalidParameterError
-        For an unknown metric name.
-
-    Examples
-    --------
-    >>> metric_is_increasing("AUC"), metric_is_increasing("logloss"), metric_is_increasing("r2")
-    (True, False, True)
-    """
-    try:
-        return more_is_better(metric)
-    except ValueError:
-        pass
-    key = str(metric).lower()
-    if key in _EXTRA_DIRECTION:
-        return _EXTRA_DIRECTION[key]
-    raise InvalidParameterError(
-        f"sort_by={metric!r} is not a metric {_OWNER} can rank models by; use one of "
-        "'logloss', 'auc', 'aucpr', 'mse', 'rmse', 'mae', 'rmsle', 'deviance', 'r2', "
-        "'misclassification', 'mean_per_class_error', 'lift_top_group' (case-insensitive)."
-    )
-
-
-def _model_metric(model: Any, metric: str) -> float:
-    """``metric`` of a fitted model: validation metrics when present, else training ones."""
-    m = getattr(model, "validation_metrics_", None)
-    if m is None:
-        m = getattr(model, "training_metrics_", None)
-    if m is None:
-        return float("nan")
-    return float(m.get(metric))
-
-
-def grid_should_stop(values: Sequence[float], *, stopping_rounds: int, stopping_metric: str,
-                     stopping_tolerance: float) -> bool:
-    """H2O's grid-level early stopping over the metrics of the models built so far.
-
-    The values (one per model, any order; NaN left out) are sorted from worst to best,
-    the worst is dropped and H2O's moving-average rule is applied (see the module
-    docstring).
-
-    Parameters
-    ----------
-    values : sequence of float
-        The metric of each model built so far.
-    stopping_rounds : int
-        ``k``; 0 disables.
-    stopping_metric : str
-        Canonical stopping-metric name (decides the direction).
-    stopping_tolerance : float
-        Relative improvement the best ``k`` must show over the next ``k``.
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> grid_should_stop([0.3, 0.3, 0.3, 0.3, 0.3], stopping_rounds=2,
-    ...                  stopping_metric="logloss", stopping_tolerance=1e-3)
-    True
-    >>> grid_should_stop([0.9, 0.5, 0.45, 0.2, 0.1], stopping_rounds=2,
-    ...                  stopping_metric="logloss", stopping_tolerance=1e-3)
-    False
-    """
-    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    up = metric_is_increasing(stopping_metric)
-    ranked = sorted(finite, reverse=not up)  # worst first, best last
-    return stop_early(ranked[1:], stopping_rounds=stopping_rounds,
-                      stopping_metric=stopping_metric, stopping_tolerance=stopping_tolerance)
-
-
-# ------------------------------------------------------------------------------ helpers
-def _is_dask(obj: Any) -> bool:
-    return obj is not None and type(obj).__module__.startswith("dask")
-
-
-def _is_default(name: str, value: Any) -> bool:
-    """Whether ``value`` equals the table default of parameter ``name``."""
-    param = PARAMETERS[name]
-    default = param.default
-    if value is default:
-        return True
-    if default is None or value is None:
-        return False
-    if isinstance(param.constraint, Options) and isinstance(value, str):
-        try:
-            return canonical(name, value) == default
-        except (InvalidParameterError, KeyError):
-            return False
-    if isinstance(value, bool) != isinstance(default, bool):
-        return False
-    try:
-        a, b = np.asarray(value, dtype=object), np.asarray(default, dtype=object)
-        return a.shape == b.shape and bool(np.all(a == b))
-    except (TypeError, ValueError):
-        return False
-
-
-def _unknown_name(name: Any, what: str) -> InvalidParameterError:
-    # short names ("ll" for "l1") need a looser cutoff than difflib's default
-    cutoff = 0.5 if len(str(name)) <= 4 else 0.6
-    close = difflib.get_close_matches(str(name), list(PARAMETERS), n=3, cutoff=cutoff)
-    close.sort(key=lambda c: (-difflib.SequenceMatcher(None, str(name), c).ratio(), c))
-    hint = (" Did you mean " + " or ".join(repr(c) for c in close) + "?") if close else ""
-    return InvalidParameterError(
-        f"Unknown {what} {name!r} for {_OWNER}.{hint} The valid names are the Deep Learning "
-        "parameters listed in dask_deeplearn.params.PARAMETERS."
-    )
-
-
-def _check_hyper_params(hyper_params: Any, crit: SearchCriteria) -> dict[str, list[Any]]:
-    """Validate the names and value lists of ``hyper_params`` (no model is built)."""
-    if not isinstance(hyper_params, Mapping) or not hyper_params:
-        raise InvalidParameterError(
-            f"hyper_params of {_OWNER} must be a non-empty dict mapping parameter names to "
-            f"lists of values, e.g. {{'hidden': [[32, 32], [100]], 'l1': [1e-4, 1e-3]}}. "
-            f"Got {hyper_params!r} instead."
-        )
-    out: dict[str, list[Any]] = {}
-    for name, values in hyper_params.items():
-        if not isinstance(name, str) or name not in PARAMETERS:
-            raise _unknown_name(name, "hyper-parameter")
-        if name in _NOT_SEARCHABLE:
-            raise InvalidParameterError(
-                f"{name!r} cannot be a hyper-parameter of {_OWNER}: {_NOT_SEARCHABLE[name]}.")
-        if crit.halving and name == "epochs":
-            raise InvalidParameterError(
-                f"'epochs' cannot be a hyper-parameter with strategy {crit.strategy!r}: it is "
-                "the budget the search allocates. Set search_criteria 'min_epochs', "
-                "'max_epochs' and 'eta' instead."
-            )
-        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-            raise InvalidParameterError(
-                f"hyper_params[{name!r}] of {_OWNER} must be a list of candidate values, "
-                f"e.g. [{values!r}]. Got {type(values).__name__} {values!r} instead."
-            )
-        values = list(values)
-        if not values:
-            raise InvalidParameterError(
-                f"hyper_params[{name!r}] of {_OWNER} is an empty list; give at least one value.")
-        out[name] = values
-    return out
-
-
-def _check_base(base: Mapping[str, Any], hyper: Mapping[str, Any]) -> None:
-    """Base parameters: known names, and none set both there and in ``hyper_params`` (H2O)."""
-    for name in base:
-        if name not in PARAMETERS:
-            raise _unknown_name(name, "model parameter")
-    for name in hyper:
-        if name != "seed" and name in base and not _is_default(name, base[name]):
-            raise InvalidParameterError(
-                f"Grid search model parameter {name!r} is set both in the model parameters "
-                f"({name}={base[name]!r}) and in hyper_params; this is ambiguous (H2O refuses "
-                "it too). Set it in one place or the other."
-            )
-
-
-def _check_n_jobs(n_jobs: Any) -> int:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) \
-            or (n_jobs < 1 and n_jobs != -1):
-        raise InvalidParameterError(
-            f"The 'n_jobs' parameter of {_OWNER} must be an int >= 1, or -1 for one model "
-            f"per core. Got {n_jobs!r} instead.")
-    return max(1, os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-
-
-def _combination(hyper: Mapping[str, list[Any]], index: int) -> dict[str, Any]:
-    """The ``index``-th combination in ``itertools.product`` order (last name fastest)."""
-    out: dict[str, Any] = {}
-    for name in reversed(list(hyper)):
-        values = hyper[name]
-        index, i = divmod(index, len(values))
-        out[name] = values[i]
-    return {name: out[name] for name in hyper}
-
-
-def _random_order(total: int, rng: np.random.Generator) -> Iterator[int]:
-    """Combination indices at random without replacement (H2O's RandomDiscrete walk)."""
-    if total <= 1 << 20:
-        for i in rng.permutation(total):
-            yield int(i)
-        return
-    seen: set[int] = set()
-    while len(seen) < total:
-        i = int(rng.integers(total))
-        if i not in seen:
-            seen.add(i)
-            yield i
-
-
-@dataclass
-class _Candidate:
-    """One hyper-parameter combination and the models trained for it."""
-
-    index: int
-    model_id: str
-    hyper: dict[str, Any]
-    params: dict[str, Any]
-    bracket: int | None = None
-    model: Any = None
-    history: list[Any] = field(default_factory=list)
-    fit_time: float = 0.0
-    samples: int = 0
-    rung: int | None = None
-    budget: float | None = None
-    final: bool = False
-    failed: bool = False
-
-
-@dataclass
-class _Task:
-    candidate: _Candidate
-    params: dict[str, Any]
-    previous: Any = None
-    rung: int | None = None
-
-
-@dataclass
-class _Data:
-    """How to train one estimator: H2O ``train`` or scikit-learn ``fit`` arguments."""
-
-    style: str
-    kwargs: dict[str, Any]
-    client: Any = None
-
-    def run(self, estimator: Any) -> None:
-        if self.style == "train":
-            estimator.train(**self.kwargs, client=self.client)
-        else:
-            kw = dict(self.kwargs)
-            X, y = kw.pop("X"), kw.pop("y")
-            estimator.fit(X, y, client=self.client, **kw)
-
-    def is_dask(self) -> bool:
-        values = list(self.kwargs.values())
-        vd = self.kwargs.get("validation_data")
-        if isinstance(vd, tuple):
-            values += list(vd)
-        return any(_is_dask(v) for v in values)
-
-
-def _fit_one(cls: type, params: dict[str, Any],
-             data: _Data) -> tuple[Any, BaseException | None, float]:
-    """Build and train one estimator; never raises (the error is returned)."""
-    start = time.perf_counter()
-    try:
-        est = cls(**params)
-        data.run(est)
-        return est, None, time.perf_counter() - start
-    except Exception as exc:  # noqa: BLE001 - recorded in the failure table
-        return None, exc, time.perf_counter() - start
-
-
-# ------------------------------------------------------------------------------ the search
 class DeepLearningGridSearch:
     """Grid, random and successive-halving search over Deep Learning models (H2OGridSearch).
 
@@ -550,14 +264,14 @@ class DeepLearningGridSearch:
 
     # --------------------------------------------------------------------- results
     def _check_searched(self) -> None:
-        if not hasattr(self, "_candidates"):
+        if not hasattr(self, "_run"):
             raise NotFittedError(
                 f"This {_OWNER} has not run yet. Call 'train' (H2O style) or 'fit' "
                 "(scikit-learn style) first.")
 
     def _built(self) -> list[_Candidate]:
         self._check_searched()
-        return [c for c in self._candidates if c.model is not None]
+        return self._run.built()
 
     @property
     def models(self) -> list[Any]:
@@ -597,15 +311,11 @@ class DeepLearningGridSearch:
         ``error_type`` and ``error`` (the message)."""
         self._check_searched()
         cols = ["model_id", *self._hyper, "rung", "error_type", "error"]
-        return pd.DataFrame(self._failures, columns=cols)
+        return pd.DataFrame(self._run.failures, columns=cols)
 
     def _default_metric(self) -> str:
         built = self._built()
-        if self.criteria_.stopping_metric != "AUTO":
-            return self.criteria_.stopping_metric
-        if not built:
-            return "logloss"
-        return _DEFAULT_METRIC.get(getattr(built[0].model, "task_", ""), "logloss")
+        return resolve_metric(self.criteria_.stopping_metric, built[0].model if built else None)
 
     def get_grid(self, sort_by: str | None = None, decreasing: bool | None = None) -> pd.DataFrame:
         """The leaderboard: one row per model, sorted by a metric (H2O's ``get_grid``).
@@ -643,7 +353,7 @@ class DeepLearningGridSearch:
         for pos, c in enumerate(built):
             m = c.model
             row: dict[str, Any] = {name: c.hyper[name] for name in self._hyper}
-            row.update({"model_id": c.model_id, metric: _model_metric(m, metric),
+            row.update({"model_id": c.model_id, metric: model_metric(m, metric),
                         epochs: float(m.epochs_), "samples": int(m.state_.processed),
                         "training_time": c.fit_time, "stop_reason": m.stop_reason_,
                         "model_index": pos})
@@ -675,7 +385,7 @@ class DeepLearningGridSearch:
             raise NotFittedError(f"{_OWNER} has no fitted model; see .failures.")
         if self.criteria_.halving:
             finalists = [c for c in built if c.final] or built
-            return self._rank(finalists, self._default_metric())[0].model
+            return rank(finalists, self._default_metric())[0].model
         return self.models[int(self.leaderboard["model_index"].iloc[0])]
 
     @property
@@ -686,7 +396,7 @@ class DeepLearningGridSearch:
             return None
         cols = ["bracket", "rung", "epochs", "n_candidates", "n_trained", "candidates",
                 "kept", "metric", "values"]
-        return pd.DataFrame(self._rungs, columns=cols)
+        return pd.DataFrame(self._run.rungs, columns=cols)
 
     @property
     def checkpoints_(self) -> dict[str, list[Any]]:
@@ -697,10 +407,10 @@ class DeepLearningGridSearch:
         model = self.model if isinstance(self.model, type) else type(self.model)
         head = (f"{_OWNER}(model={model.__name__}, hyper_params={dict(self.hyper_params)!r}, "
                 f"search_criteria={self.search_criteria!r})")
-        if not hasattr(self, "_candidates"):
+        if not hasattr(self, "_run"):
             return head
         return (f"{head}\nGrid {self.grid_id_!r}: {len(self)} models, "
-                f"{len(self._failures)} failed, stop reason {self.stop_reason_!r}\n"
+                f"{len(self._run.failures)} failed, stop reason {self.stop_reason_!r}\n"
                 + self.leaderboard.to_string(max_rows=30))
 
     # --------------------------------------------------------------------- machinery
@@ -719,16 +429,16 @@ class DeepLearningGridSearch:
             return cls, {}, None
         return cls, dict(self.model.get_params(deep=False)), self.model.client
 
-    def _reset(self, crit: SearchCriteria, hyper: dict[str, list[Any]], grid_id: str) -> None:
+    def _reset(self, crit: SearchCriteria, hyper: dict[str, list[Any]],
+               grid_id: str) -> SearchRun:
         self.criteria_ = crit
         self.grid_id_ = grid_id
         self._hyper = list(hyper)
-        self._candidates: list[_Candidate] = []
-        self._failures: list[dict[str, Any]] = []
-        self._rungs: list[dict[str, Any]] = []
+        self._run = SearchRun(grid_id, hyper, crit)
         self.total_samples_ = 0
         self.stop_reason_ = "exhausted"
         self.run_time_ = 0.0
+        return self._run
 
     def _session(self, data: _Data, base: Mapping[str, Any]) -> Any:
         """One cluster connection for the whole search when fits would otherwise each
@@ -752,235 +462,32 @@ class DeepLearningGridSearch:
                 f"strategy {crit.strategy!r} continues its own models from checkpoints; the "
                 "base model must not have a checkpoint.")
         grid_id = self.grid_id or f"Grid_DeepLearning_{uuid.uuid4().hex[:8]}"
-        self._reset(crit, hyper, grid_id)
+        run = self._reset(crit, hyper, grid_id)
         start = time.monotonic()
-        with self._session(data, base) as client:
-            data.client = client
-            if crit.halving:
-                self._run_halving(cls, base, data, crit, hyper, n_jobs)
-            else:
-                self._run_walk(cls, base, data, crit, hyper, n_jobs, start)
+        try:
+            with self._session(data, base) as client:
+                data.client = client
+                if crit.halving:
+                    run.halving(cls, base, data, n_jobs)
+                else:
+                    run.walk(cls, base, data, n_jobs, start)
+        finally:
+            self.total_samples_ = run.total_samples
+            self.stop_reason_ = run.stop_reason
         self.run_time_ = time.monotonic() - start
         self._finish()
         return self
 
     def _finish(self) -> None:
-        if self._failures and not self._built():
-            first = self._failures[0]
+        failures = self._run.failures
+        if failures and not self._built():
+            first = failures[0]
             raise GridSearchError(
-                f"All {len(self._failures)} fits of grid {self.grid_id_!r} failed; the first "
+                f"All {len(failures)} fits of grid {self.grid_id_!r} failed; the first "
                 f"with {first['error_type']}: {first['error']} (see the exception's "
                 "'failures' table, also on the grid's .failures).", self.failures
             ) from first["_exception"]
-        if self._failures:
+        if failures:
             warnings.warn(
-                f"{len(self._failures)} fit(s) of grid {self.grid_id_!r} failed and were "
+                f"{len(failures)} fit(s) of grid {self.grid_id_!r} failed and were "
                 "skipped; see the grid's .failures table.", UserWarning, stacklevel=4)
-
-    def _new_candidate(self, combo: dict[str, Any], base: Mapping[str, Any],
-                       seed: int | None, bracket: int | None = None) -> _Candidate:
-        n = len(self._candidates)
-        model_id = f"{self.grid_id_}_model_{n + 1}"
-        params = {**base, **combo, "model_id": model_id}
-        if seed is not None:
-            params["seed"] = seed + n
-        cand = _Candidate(index=n, model_id=model_id, hyper=combo, params=params,
-                          bracket=bracket)
-        self._candidates.append(cand)
-        return cand
-
-    def _record(self, task: _Task, model: Any, exc: BaseException | None, secs: float) -> bool:
-        """Book a finished fit on its candidate; return whether it succeeded."""
-        c = task.candidate
-        c.fit_time += secs
-        if exc is not None:
-            c.failed = True
-            self._failures.append({
-                "model_id": c.model_id, **c.hyper, "rung": task.rung,
-                "error_type": type(exc).__name__, "error": str(exc), "_exception": exc})
-            return False
-        # a continued fit (checkpoint=) adds only its new samples
-        ckpt = task.params.get("checkpoint") if task.previous is not None else None
-        before = 0 if ckpt is None else int(ckpt.state_.processed)
-        c.samples += int(model.state_.processed) - before
-        self.total_samples_ += int(model.state_.processed) - before
-        c.model = model
-        c.history.append(model)
-        return True
-
-    @staticmethod
-    def _run_queue(tasks: Iterable[_Task], n_jobs: int, cls: type, data: _Data,
-                   can_start: Callable[[int], bool],
-                   on_done: Callable[[_Task, Any, BaseException | None, float], None]) -> bool:
-        """Train tasks, ``n_jobs`` at a time; return whether ``tasks`` ran out.
-
-        ``can_start(n_running)`` is asked before each new task; ``on_done`` runs in this
-        thread for each finished task, in completion order.
-        """
-        it = iter(tasks)
-        if n_jobs == 1:
-            while can_start(0):
-                task = next(it, None)
-                if task is None:
-                    return True
-                on_done(task, *_fit_one(cls, task.params, data))
-            return False
-        exhausted = False
-        with cf.ThreadPoolExecutor(max_workers=n_jobs,
-                                   thread_name_prefix="dask_deeplearn-grid") as pool:
-            running: dict[cf.Future, _Task] = {}
-            while True:
-                while not exhausted and len(running) < n_jobs and can_start(len(running)):
-                    task = next(it, None)
-                    if task is None:
-                        exhausted = True
-                        break
-                    running[pool.submit(_fit_one, cls, task.params, data)] = task
-                if not running:
-                    return exhausted
-                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: running[f].candidate.index):
-                    on_done(running.pop(fut), *fut.result())
-
-    # Cartesian and RandomDiscrete ----------------------------------------------------
-    def _run_walk(self, cls: type, base: dict[str, Any], data: _Data, crit: SearchCriteria,
-                  hyper: dict[str, list[Any]], n_jobs: int, start: float) -> None:
-        total = math.prod(len(v) for v in hyper.values())
-        random = crit.strategy == "RandomDiscrete"
-        rng = np.random.default_rng(None if crit.seed == -1 else crit.seed)
-        order = _random_order(total, rng) if random else iter(range(total))
-        deadline = start + crit.max_runtime_secs if crit.max_runtime_secs > 0 else None
-        seed = crit.seed if (random and crit.seed != -1
-                             and _is_default("seed", base.get("seed", -1))) else None
-        state = {"built": 0, "early": False}
-        metric = [crit.stopping_metric]
-
-        def tasks() -> Iterator[_Task]:
-            for idx in order:
-                cand = self._new_candidate(_combination(hyper, idx), base, seed)
-                if deadline is not None:
-                    left = max(deadline - time.monotonic(), 1e-3)
-                    own = float(cand.params.get("max_runtime_secs") or 0.0)
-                    cand.params["max_runtime_secs"] = min(own, left) if own > 0 else left
-                yield _Task(cand, dict(cand.params))
-
-        def can_start(running: int) -> bool:
-            if state["early"]:
-                return False
-            if crit.max_models and state["built"] + running >= crit.max_models:
-                return False
-            return deadline is None or time.monotonic() < deadline
-
-        def on_done(task: _Task, model: Any, exc: BaseException | None, secs: float) -> None:
-            if not self._record(task, model, exc, secs):
-                return
-            task.candidate.final = True
-            state["built"] += 1
-            if metric[0] == "AUTO":
-                metric[0] = _DEFAULT_METRIC.get(getattr(model, "task_", ""), "logloss")
-            if crit.stopping_rounds and not state["early"]:
-                values = [_model_metric(c.model, metric[0]) for c in self._built()]
-                state["early"] = grid_should_stop(
-                    values, stopping_rounds=crit.stopping_rounds, stopping_metric=metric[0],
-                    stopping_tolerance=crit.stopping_tolerance)
-
-        exhausted = self._run_queue(tasks(), n_jobs, cls, data, can_start, on_done)
-        if state["early"]:
-            self.stop_reason_ = "early_stopping"
-        elif crit.max_models and state["built"] >= crit.max_models:
-            self.stop_reason_ = "max_models"
-        elif not exhausted and deadline is not None:
-            self.stop_reason_ = "max_runtime_secs"
-        else:
-            self.stop_reason_ = "exhausted"
-
-    # SuccessiveHalving and Hyperband -------------------------------------------------
-    def _rank(self, cands: Sequence[_Candidate], metric: str) -> list[_Candidate]:
-        """Best first by ``metric``; candidates without a value last, ties by build order."""
-        up = metric_is_increasing(metric)
-
-        def key(c: _Candidate) -> tuple[bool, float, int]:
-            v = _model_metric(c.model, metric)
-            bad = math.isnan(v)
-            return (bad, 0.0 if bad else (-v if up else v), c.index)
-
-        return sorted(cands, key=key)
-
-    def _run_halving(self, cls: type, base: dict[str, Any], data: _Data, crit: SearchCriteria,
-                     hyper: dict[str, list[Any]], n_jobs: int) -> None:
-        total = math.prod(len(v) for v in hyper.values())
-        rng = np.random.default_rng(None if crit.seed == -1 else crit.seed)
-        max_epochs = crit.max_epochs
-        if max_epochs is None:
-            max_epochs = float(base.get("epochs", PARAMETERS["epochs"].default))
-        if max_epochs < crit.min_epochs:
-            raise InvalidParameterError(
-                f"{crit.strategy}: max_epochs={max_epochs!r} (the base model's epochs unless "
-                f"search_criteria sets max_epochs) is below min_epochs={crit.min_epochs!r}.")
-        seed = crit.seed if (crit.seed != -1
-                             and _is_default("seed", base.get("seed", -1))) else None
-        if crit.strategy == "SuccessiveHalving":
-            if crit.max_candidates and crit.max_candidates < total:
-                picks = sorted(int(i) for i in rng.choice(total, crit.max_candidates,
-                                                          replace=False))
-            else:
-                picks = list(range(total))
-            brackets: list[tuple[list[int], float, int]] = [(picks, crit.min_epochs, 0)]
-        else:
-            brackets = []
-            for b, (n, r0) in enumerate(hyperband_brackets(crit.min_epochs, max_epochs, crit.eta)):
-                picks = sorted(int(i) for i in rng.choice(total, min(n, total), replace=False))
-                brackets.append((picks, r0, b))
-        for picks, r0, bracket in brackets:
-            cands = [self._new_candidate(_combination(hyper, i), base, seed, bracket)
-                     for i in picks]
-            self._halve(cands, r0, max_epochs, crit, cls, data, n_jobs)
-        self.stop_reason_ = "halving_done"
-
-    def _halve(self, cands: list[_Candidate], budget: float, max_epochs: float,
-               crit: SearchCriteria, cls: type, data: _Data, n_jobs: int) -> None:
-        """One successive-halving run; survivors continue from their own models."""
-        alive = cands
-        rung = 0
-        while alive:
-            tasks = []
-            for c in alive:
-                prev = c.model
-                if prev is not None and float(prev.epochs_) >= budget * (1 - _EPS):
-                    continue  # its last fit already overshot this budget
-                params = {**c.params, "epochs": float(budget)}
-                if prev is not None:
-                    params["checkpoint"] = prev
-                tasks.append(_Task(c, params, prev, rung))
-
-            def on_done(task: _Task, model: Any, exc: BaseException | None, secs: float) -> None:
-                self._record(task, model, exc, secs)
-
-            self._run_queue(tasks, n_jobs, cls, data, lambda _: True, on_done)
-            ok = [c for c in alive if not c.failed]
-            for c in ok:
-                c.rung, c.budget = rung, float(budget)
-            metric = self._halving_metric(ok)
-            ranked = self._rank(ok, metric)
-            last = not ok or budget >= max_epochs * (1 - _EPS)
-            kept = ranked if last else ranked[:n_survivors(len(ok), crit.eta)]
-            if last:
-                for c in ok:
-                    c.final = True
-            self._rungs.append({
-                "bracket": cands[0].bracket, "rung": rung, "epochs": float(budget),
-                "n_candidates": len(alive), "n_trained": len(tasks),
-                "candidates": [c.model_id for c in alive], "kept": [c.model_id for c in kept],
-                "metric": metric,
-                "values": {c.model_id: _model_metric(c.model, metric) for c in ok}})
-            if last:
-                return
-            alive = kept
-            rung += 1
-            budget = max_epochs if len(kept) == 1 else min(budget * crit.eta, max_epochs)
-
-    def _halving_metric(self, ok: Sequence[_Candidate]) -> str:
-        if self.criteria_.stopping_metric != "AUTO":
-            return self.criteria_.stopping_metric
-        task = getattr(ok[0].model, "task_", "") if ok else ""
-        return _DEFAULT_METRIC.get(task, "logloss")

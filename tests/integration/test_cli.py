@@ -1,4 +1,4 @@
-"""The ``dask-deeplearn`` command line (issue 4): train, predict, export, info, errors.
+"""The ``dask-deeplearn`` command line: train, predict, export, info, errors.
 
 Most cases call :func:`dask_deeplearn.cli.main` in this process; one runs
 ``python -m dask_deeplearn.cli --help`` as a subprocess. One tiny model is trained once

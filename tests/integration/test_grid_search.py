@@ -1,4 +1,4 @@
-"""Grid search (issue 6, parts 2 and 5): Cartesian, RandomDiscrete, SuccessiveHalving, Hyperband."""
+"""Grid search: Cartesian, RandomDiscrete, SuccessiveHalving, Hyperband."""
 
 from __future__ import annotations
 

@@ -442,7 +442,7 @@ def test_params_are_frozen() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Data-independent combinations (§1.3)
+# Data-independent combinations (refused before the data is seen)
 # --------------------------------------------------------------------------------------
 
 COMBOS: list[Any] = [
@@ -689,7 +689,7 @@ def test_resolve_argument_errors() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# resolve_effective: the rewrite rules of §1.2
+# resolve_effective: the rewrite rules of H2O's Sanity.modifyParms
 # --------------------------------------------------------------------------------------
 
 
