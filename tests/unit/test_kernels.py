@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dask_deeplearn.kernels import KernelParams, select_rows, train_partition
-from dask_deeplearn.kernels import _sgd
+from dask_deeplearn.kernels import _rng, update
 from dask_deeplearn.network import NetworkSpec, forward, init_state
 
 ACTIVATIONS = ["Tanh", "Rectifier", "Maxout"]
@@ -165,7 +165,7 @@ def test_approx_sqrt_is_h2os_bit_trick():
     def apply(a):
         out = np.empty_like(a)
         for i in range(a.size):
-            out[i] = _sgd.approx_sqrt(a[i])
+            out[i] = update.approx_sqrt(a[i])
         return out
 
     x = np.logspace(-30, 30, 20001).astype(np.float32)
@@ -179,7 +179,7 @@ def test_approx_sqrt_is_h2os_bit_trick():
 def test_hand_worked_adadelta_step():
     """One row through a 2-2-2 Tanh network with ADADELTA, every number computed by hand.
 
-    The step size is H2O's ``approxSqrt((E[dx²] + eps) / (E[g²] + eps))`` (semantics §6.1).
+    The step size is H2O's ``approxSqrt((E[dx²] + eps) / (E[g²] + eps))``.
     """
     spec = NetworkSpec((2, 2, 2), "Tanh", "softmax", (0.0,))
     st = init_state(spec, seed=0)
@@ -238,19 +238,15 @@ def _glm(w0=0.5):
 
 
 def test_momentum_ramp_follows_the_documentation():
-    # the documented linear ramp (H2O's code never ramps: semantics §6.2)
-    assert _sgd.momentum_at(0.0, 0.5, 100.0, 0.9) == pytest.approx(0.5)
-    assert _sgd.momentum_at(50.0, 0.5, 100.0, 0.9) == pytest.approx(0.7)
-    assert _sgd.momentum_at(100.0, 0.5, 100.0, 0.9) == pytest.approx(0.9)
-    assert _sgd.momentum_at(1e9, 0.5, 100.0, 0.9) == pytest.approx(0.9)
-    fp = np.zeros(_sgd.N_FP)
-    fp[_sgd.FP_RATE] = 0.1
-    fp[_sgd.FP_DECAY] = 0.5
-    fp[_sgd.FP_ANNEAL] = 1e-3
-    fp[_sgd.FP_MSTART] = 0.5
-    fp[_sgd.FP_MRAMP] = 100.0
-    fp[_sgd.FP_MSTABLE] = 0.9
-    r, m = _sgd.manual_rate(2, 50.0, fp)
+    # the documented linear ramp (H2O's code never ramps momentum; its documentation does)
+    assert update.momentum_at(0.0, 0.5, 100.0, 0.9) == pytest.approx(0.5)
+    assert update.momentum_at(50.0, 0.5, 100.0, 0.9) == pytest.approx(0.7)
+    assert update.momentum_at(100.0, 0.5, 100.0, 0.9) == pytest.approx(0.9)
+    assert update.momentum_at(1e9, 0.5, 100.0, 0.9) == pytest.approx(0.9)
+    hyper = KernelParams.from_params(
+        base_params(rate=0.1, rate_decay=0.5, rate_annealing=1e-3, momentum_start=0.5,
+                    momentum_ramp=100.0, momentum_stable=0.9), distribution="gaussian").hyper
+    r, m = update.manual_rate(2, 50.0, hyper)
     assert m == pytest.approx(0.7)
     assert r == pytest.approx(0.1 * 0.25 / (1 + 0.05) * (1 - 0.7))
 
@@ -283,7 +279,7 @@ def test_momentum_and_nesterov_updates(nesterov):
 
 @pytest.mark.parametrize("batch", [1, 2])
 def test_elastic_averaging_pulls_towards_the_consensus(batch):
-    # semantics §7.7: every gradient gets + lam * (w_local - w_consensus)
+    # H2O's elastic averaging: every gradient gets + lam * (w_local - w_consensus)
     x, y, rate, lam = 1.5, 2.0, 0.1, 0.3
     spec, st = _glm(0.5)
     cons = st.copy()
@@ -376,12 +372,12 @@ def test_input_dropout_draws_the_same_stream_as_one_draw_per_input():
     @njit
     def one_by_one(v, state, ratio):
         for c in range(v.shape[0]):
-            if _sgd._rand(state) < ratio:
+            if _rng.uniform(state) < ratio:
                 v[c] = np.float32(0.0)
 
     @njit
     def counter(v, state, ratio):
-        _sgd._drop_inputs(v, v.shape[0], _sgd._drop_threshold(ratio), state)
+        _rng.drop_inputs(v, v.shape[0], _rng.drop_threshold(ratio), state)
 
     for ratio in (np.float32(0.1), np.float32(0.5), np.float32(0.25)):
         s1 = np.array([12345], np.uint64)
