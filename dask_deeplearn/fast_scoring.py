@@ -37,9 +37,7 @@ from typing import Any
 import numpy as np
 
 from .memory import scoring_rows
-from .network import ACT_MAXOUT as _MAXOUT
-from .network import ACT_RECTIFIER as _RECTIFIER
-from .network import ACT_TANH as _TANH
+from .kernels import activations
 
 __all__ = ["CHUNK_ROWS", "FusedNetwork", "fused_network", "scoring_offset", "unsupported_reason"]
 
@@ -180,18 +178,13 @@ class FusedNetwork:
                   ) -> np.ndarray:
         """A hidden layer's activation, in place (Maxout into ``buf``), dropout-scaled.
 
-        As ``network.hidden_activations``: Maxout is the max over the ``k`` channels
-        ``z[:, r * k + c]``; dropout layers are multiplied by ``1 - ratio``.
+        As ``network.hidden_activations``: the registry's activation of code ``act``
+        (Maxout, the max over the ``k`` channels ``z[:, r * k + c]``, is written into
+        ``buf``, every other one over ``z``); dropout layers are multiplied by
+        ``1 - ratio``.
         """
-        if act == _MAXOUT:
-            m, width = z.shape
-            a = np.max(z.reshape(m, width // k, k), axis=2, out=buf[:m])
-        elif act == _TANH:
-            a = np.tanh(z, out=z)
-        elif act == _RECTIFIER:
-            a = np.maximum(z, 0.0, out=z)
-        else:  # not a hidden activation of this package
-            a = z
+        m = z.shape[0]
+        a = activations.by_code(act).forward(z, k, out=buf[:m] if k > 1 else z)
         if ratio > 0.0:
             a *= np.float64(1.0 - ratio)
         return a
@@ -280,10 +273,8 @@ class FusedNetwork:
                     a = self._activate(z, act, k, ratio, M)
                 np.matmul(self.Wo, a.T, out=blk)
                 blk += self.bo
-            if self.output == "softmax":
-                blk -= blk.max(axis=0)
-                np.exp(blk, out=blk)
-                blk /= blk.sum(axis=0)
+            if self.output == "softmax":  # blk holds one row per column
+                activations.softmax(blk, out=blk, axis=0)
             elif offset is not None:
                 blk += offset[r0:r1]
         return out

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import activations
 from .memory import dense_scoring_rows
 
 __all__ = [
@@ -36,21 +37,12 @@ __all__ = [
     "hidden_activations",
 ]
 
-# activation codes shared with the kernels
-ACT_TANH = 0
-ACT_RECTIFIER = 1
-ACT_MAXOUT = 2
-ACT_LINEAR = 3
-ACT_SOFTMAX = 4
-
-_HIDDEN_CODES = {
-    "Tanh": ACT_TANH,
-    "TanhWithDropout": ACT_TANH,
-    "Rectifier": ACT_RECTIFIER,
-    "RectifierWithDropout": ACT_RECTIFIER,
-    "Maxout": ACT_MAXOUT,
-    "MaxoutWithDropout": ACT_MAXOUT,
-}
+# activation codes of ``NetworkSpec.act`` (the registry's; kept here under their old names)
+ACT_TANH = activations.TANH
+ACT_RECTIFIER = activations.RECTIFIER
+ACT_MAXOUT = activations.MAXOUT
+ACT_LINEAR = activations.LINEAR
+ACT_SOFTMAX = activations.SOFTMAX
 
 #: H2O adds this to the seed of every weight matrix's RNG (``seed + 0xBAD5EED + l + 1``).
 _WEIGHT_SEED_SALT = 0xBAD5EED
@@ -94,8 +86,10 @@ class NetworkSpec:
         object.__setattr__(
             self, "hidden_dropout_ratios", tuple(float(r) for r in self.hidden_dropout_ratios)
         )
-        if self.activation not in _HIDDEN_CODES:
-            raise ValueError(f"unknown activation {self.activation!r}")
+        try:
+            hidden = activations.hidden_activation(self.activation)
+        except KeyError:
+            raise ValueError(f"unknown activation {self.activation!r}") from None
         if self.output not in ("softmax", "linear", "autoencoder"):
             raise ValueError(
                 f"output must be 'softmax', 'linear' or 'autoencoder', got {self.output!r}")
@@ -104,7 +98,7 @@ class NetworkSpec:
             raise ValueError(f"invalid units {units!r}")
         if len(self.hidden_dropout_ratios) != n_hidden:
             raise ValueError("need one hidden dropout ratio per hidden layer")
-        hid = _HIDDEN_CODES[self.activation]
+        hid = hidden.code
         if self.output == "autoencoder":
             if hid == ACT_MAXOUT:
                 raise ValueError("an autoencoder needs a Tanh or Rectifier activation, "
@@ -295,17 +289,6 @@ def init_state(
     return ModelState(spec=spec, W=W, B=B, OW=OW, OB=OB)
 
 
-def _activate(z: np.ndarray, code: int, k: int) -> np.ndarray:
-    if code == ACT_MAXOUT:
-        n, width = z.shape
-        return z.reshape(n, width // k, k).max(axis=2)
-    if code == ACT_TANH:
-        return np.tanh(z)
-    if code == ACT_RECTIFIER:
-        return np.maximum(z, 0.0, dtype=z.dtype)
-    return z
-
-
 def hidden_activations(
     spec: NetworkSpec, W: np.ndarray, B: np.ndarray, X: np.ndarray, dtype: Any = np.float32
 ) -> list[np.ndarray]:
@@ -336,7 +319,7 @@ def hidden_activations(
         Wl = W[spec.w_off[l] : spec.w_off[l + 1]].reshape(rows * k, cols)
         z = a @ Wl.T
         z += B[spec.b_off[l] : spec.b_off[l + 1]]
-        a = _activate(z, int(spec.act[l]), k)
+        a = activations.by_code(spec.act[l]).forward(z, k)
         ratio = spec.dropout[l]
         if ratio > 0.0:
             a *= a.dtype.type(1.0 - ratio)
@@ -409,12 +392,9 @@ def _forward_rows(
     z = a @ Wl.T
     z += B[spec.b_off[l] : spec.b_off[l + 1]]
     if spec.output == "softmax":
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return activations.softmax(z, out=z)
     if spec.output == "autoencoder":
-        return _activate(z, int(spec.act[l]), 1)
+        return activations.by_code(spec.act[l]).forward(z)
     if offset is not None:
         z += np.asarray(offset, dtype=np.float64).reshape(-1, 1)
     return z

@@ -8,13 +8,18 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..network import ModelState
-from . import _sgd
+from .arguments import AE_EXACT, AE_H2O, AE_OFF, Consensus, Hyper, Net, Optim, Rows
+from .losses import DIST_CODES, LOSS_CROSSENTROPY, LOSS_QUADRATIC
+from .mini_batch import sgd_batches
+from .per_sample import sgd_rows
+
+if TYPE_CHECKING:  # network imports the activation registry from this package
+    from ..network import ModelState
 
 __all__ = ["KernelParams", "select_rows", "train_partition"]
 
@@ -25,13 +30,13 @@ class KernelParams:
 
     Attributes
     ----------
-    fp : ndarray of shape (N_FP,), float64
-    ip : ndarray of shape (N_IP,), int64
+    hyper : Hyper
+        The update rules' scalars.
     mini_batch_size : int
+        1: the per-sample kernel (H2O's online SGD); more: the mini-batch kernel.
     """
 
-    fp: np.ndarray
-    ip: np.ndarray
+    hyper: Hyper
     mini_batch_size: int = 1
 
     @classmethod
@@ -48,37 +53,41 @@ class KernelParams:
         huber_delta : float, default=1.0
             Huber threshold in training (standardised) units; H2O always trains with 1.
         elastic : float, default=0.0
-            Elastic-averaging regularisation ``lambda`` (semantics §7.7); 0 turns it off.
+            Elastic-averaging regularisation ``lambda``: gradients are pulled towards the
+            consensus model of the last averaging (H2O's elastic averaging); 0 turns it off.
         """
-        fp = np.zeros(_sgd.N_FP, dtype=np.float64)
-        fp[_sgd.FP_RHO] = p["rho"]
-        fp[_sgd.FP_EPS] = p["epsilon"]
-        fp[_sgd.FP_RATE] = p["rate"]
-        fp[_sgd.FP_ANNEAL] = p["rate_annealing"]
-        fp[_sgd.FP_DECAY] = p["rate_decay"]
-        fp[_sgd.FP_MSTART] = p["momentum_start"]
-        fp[_sgd.FP_MRAMP] = p["momentum_ramp"]
-        fp[_sgd.FP_MSTABLE] = p["momentum_stable"]
-        fp[_sgd.FP_L1] = p["l1"]
-        fp[_sgd.FP_L2] = p["l2"]
-        fp[_sgd.FP_MAXW2] = min(float(p["max_w2"]), 3.4028234663852886e38)
-        fp[_sgd.FP_INDROP] = p["input_dropout_ratio"]
-        fp[_sgd.FP_TWEEDIE] = p["tweedie_power"]
-        fp[_sgd.FP_QALPHA] = p["quantile_alpha"]
-        fp[_sgd.FP_HUBER] = huber_delta
-        fp[_sgd.FP_ELASTIC] = elastic
-        if p.get("autoencoder"):
-            fp[_sgd.FP_SPARSITY] = float(p.get("sparsity_beta", 0.0))
-            fp[_sgd.FP_AVG_ACT] = float(p.get("average_activation", 0.0))
-        ip = np.zeros(_sgd.N_IP, dtype=np.int64)
-        ip[_sgd.IP_ADAPTIVE] = int(bool(p["adaptive_rate"]))
-        ip[_sgd.IP_NESTEROV] = int(bool(p["nesterov_accelerated_gradient"]))
-        ip[_sgd.IP_FAST] = int(bool(p["fast_mode"]))
-        ip[_sgd.IP_LOSS] = _sgd.LOSS_QUADRATIC if p["loss"] == "Quadratic" else _sgd.LOSS_CROSSENTROPY
-        ip[_sgd.IP_DIST] = _sgd.DIST_CODES[distribution]
-        if p.get("autoencoder"):
-            ip[_sgd.IP_AE] = _sgd.AE_H2O if p.get("h2o_compat") else _sgd.AE_EXACT
-        return cls(fp=fp, ip=ip, mini_batch_size=int(p["mini_batch_size"]))
+        autoencoder = bool(p.get("autoencoder"))
+        if autoencoder:
+            ae_mode = AE_H2O if p.get("h2o_compat") else AE_EXACT
+        else:
+            ae_mode = AE_OFF
+        hyper = Hyper(
+            rho=float(p["rho"]),
+            epsilon=float(p["epsilon"]),
+            rate=float(p["rate"]),
+            rate_annealing=float(p["rate_annealing"]),
+            rate_decay=float(p["rate_decay"]),
+            momentum_start=float(p["momentum_start"]),
+            momentum_ramp=float(p["momentum_ramp"]),
+            momentum_stable=float(p["momentum_stable"]),
+            l1=float(p["l1"]),
+            l2=float(p["l2"]),
+            max_w2=min(float(p["max_w2"]), 3.4028234663852886e38),
+            input_dropout=float(p["input_dropout_ratio"]),
+            tweedie_power=float(p["tweedie_power"]),
+            quantile_alpha=float(p["quantile_alpha"]),
+            huber_delta=float(huber_delta),
+            elastic=float(elastic),
+            sparsity_beta=float(p.get("sparsity_beta", 0.0)) if autoencoder else 0.0,
+            average_activation=float(p.get("average_activation", 0.0)) if autoencoder else 0.0,
+            adaptive=bool(p["adaptive_rate"]),
+            nesterov=bool(p["nesterov_accelerated_gradient"]),
+            fast_mode=bool(p["fast_mode"]),
+            loss=LOSS_QUADRATIC if p["loss"] == "Quadratic" else LOSS_CROSSENTROPY,
+            distribution=int(DIST_CODES[distribution]),
+            autoencoder=ae_mode,
+        )
+        return cls(hyper=hyper, mini_batch_size=int(p["mini_batch_size"]))
 
 
 def _thread_seed(seed: int, thread: int) -> int:
@@ -93,7 +102,7 @@ def select_rows(
     *,
     shuffle: bool = False,
 ) -> list[np.ndarray]:
-    """Choose which rows each thread trains on in one iteration (semantics §7.4).
+    """Choose which rows each thread trains on in one iteration, as H2O samples them.
 
     The block is split into ``nthreads`` contiguous chunks. With fraction
     ``f = n_samples / n_rows`` each chunk is visited ``R = ceil(f)`` times; each visit keeps
@@ -185,7 +194,7 @@ def train_partition(
         Visit rows in a random order even when a whole epoch is taken.
     consensus : ModelState, optional
         The consensus model of elastic averaging: with ``kp`` built with ``elastic > 0``,
-        gradients are pulled towards its weights and biases (semantics §7.7).
+        gradients are pulled towards its weights and biases (H2O's elastic averaging).
 
     Returns
     -------
@@ -194,39 +203,34 @@ def train_partition(
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     y = _empty_f32() if y is None else np.ascontiguousarray(y, dtype=np.float32)
-    rw = _empty_f32() if weight is None else np.ascontiguousarray(weight, dtype=np.float32)
-    off = _empty_f32() if offset is None else np.ascontiguousarray(offset, dtype=np.float32)
+    weight = _empty_f32() if weight is None else np.ascontiguousarray(weight, dtype=np.float32)
+    offset = _empty_f32() if offset is None else np.ascontiguousarray(offset, dtype=np.float32)
     nthreads = max(1, min(int(nthreads), max(1, X.shape[0])))
     rng = np.random.default_rng(_thread_seed(seed, 1 << 20))
     parts = select_rows(X.shape[0], int(n_samples), nthreads, rng, shuffle=shuffle)
     spec = state.spec
-    layout = (
-        spec.units_array,
-        spec.k,
-        spec.w_off,
-        spec.b_off,
-        spec.act,
-        spec.dropout,
-    )
+    net = Net(state.W, state.B, spec.units_array, spec.k, spec.w_off, spec.b_off, spec.act,
+              spec.dropout)
+    optim = Optim(state.OW, state.OB, state.AA)
     n0 = int(state.processed)
-    if consensus is None or kp.fp[_sgd.FP_ELASTIC] == 0:
-        CW = CB = None  # no pull: the kernels are compiled without the elastic term
+    hyper = kp.hyper
+    if consensus is None or hyper.elastic == 0:
+        pull = Consensus(None, None)  # no pull: the kernels are compiled without the term
     else:
-        CW = np.ascontiguousarray(consensus.W, dtype=np.float32)
-        CB = np.ascontiguousarray(consensus.B, dtype=np.float32)
-        if CW.shape != state.W.shape or CB.shape != state.B.shape:
+        pull = Consensus(np.ascontiguousarray(consensus.W, dtype=np.float32),
+                         np.ascontiguousarray(consensus.B, dtype=np.float32))
+        if pull.W.shape != state.W.shape or pull.B.shape != state.B.shape:
             raise ValueError("consensus model has a different network shape")
 
     def run(t: int) -> int:
-        rows = parts[t]
-        if rows.shape[0] == 0:
+        if parts[t].shape[0] == 0:
             return 0
-        common = (state.W, state.B, state.OW, state.OB, CW, CB) + layout + (kp.fp, kp.ip)
-        tail = (_thread_seed(seed, t), n0 + t, nthreads)
+        data = Rows(X, y, weight, offset, parts[t])
+        seed_t, n_start = _thread_seed(seed, t), n0 + t
         if kp.mini_batch_size > 1:
-            return int(_sgd.sgd_batches(X, y, rw, off, rows, kp.mini_batch_size, *common, *tail))
-        head, rest = common[:6], common[6:]
-        return int(_sgd.sgd_rows(X, y, rw, off, rows, *head, state.AA, *rest, *tail))
+            return int(sgd_batches(data, kp.mini_batch_size, net, optim, pull, hyper, seed_t,
+                                   n_start, nthreads))
+        return int(sgd_rows(data, net, optim, pull, hyper, seed_t, n_start, nthreads))
 
     with threadpool_limits(limits=1, user_api="blas"):
         if nthreads == 1:

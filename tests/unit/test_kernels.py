@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from dask_deeplearn.kernels import KernelParams, select_rows, train_partition
-from dask_deeplearn.kernels import _sgd
+from dask_deeplearn.kernels import _rng, update
 from dask_deeplearn.network import NetworkSpec, forward, init_state
 
 ACTIVATIONS = ["Tanh", "Rectifier", "Maxout"]
@@ -163,7 +165,7 @@ def test_approx_sqrt_is_h2os_bit_trick():
     def apply(a):
         out = np.empty_like(a)
         for i in range(a.size):
-            out[i] = _sgd.approx_sqrt(a[i])
+            out[i] = update.approx_sqrt(a[i])
         return out
 
     x = np.logspace(-30, 30, 20001).astype(np.float32)
@@ -177,7 +179,7 @@ def test_approx_sqrt_is_h2os_bit_trick():
 def test_hand_worked_adadelta_step():
     """One row through a 2-2-2 Tanh network with ADADELTA, every number computed by hand.
 
-    The step size is H2O's ``approxSqrt((E[dx²] + eps) / (E[g²] + eps))`` (semantics §6.1).
+    The step size is H2O's ``approxSqrt((E[dx²] + eps) / (E[g²] + eps))``.
     """
     spec = NetworkSpec((2, 2, 2), "Tanh", "softmax", (0.0,))
     st = init_state(spec, seed=0)
@@ -236,19 +238,15 @@ def _glm(w0=0.5):
 
 
 def test_momentum_ramp_follows_the_documentation():
-    # the documented linear ramp (H2O's code never ramps: semantics §6.2)
-    assert _sgd.momentum_at(0.0, 0.5, 100.0, 0.9) == pytest.approx(0.5)
-    assert _sgd.momentum_at(50.0, 0.5, 100.0, 0.9) == pytest.approx(0.7)
-    assert _sgd.momentum_at(100.0, 0.5, 100.0, 0.9) == pytest.approx(0.9)
-    assert _sgd.momentum_at(1e9, 0.5, 100.0, 0.9) == pytest.approx(0.9)
-    fp = np.zeros(_sgd.N_FP)
-    fp[_sgd.FP_RATE] = 0.1
-    fp[_sgd.FP_DECAY] = 0.5
-    fp[_sgd.FP_ANNEAL] = 1e-3
-    fp[_sgd.FP_MSTART] = 0.5
-    fp[_sgd.FP_MRAMP] = 100.0
-    fp[_sgd.FP_MSTABLE] = 0.9
-    r, m = _sgd.manual_rate(2, 50.0, fp)
+    # the documented linear ramp (H2O's code never ramps momentum; its documentation does)
+    assert update.momentum_at(0.0, 0.5, 100.0, 0.9) == pytest.approx(0.5)
+    assert update.momentum_at(50.0, 0.5, 100.0, 0.9) == pytest.approx(0.7)
+    assert update.momentum_at(100.0, 0.5, 100.0, 0.9) == pytest.approx(0.9)
+    assert update.momentum_at(1e9, 0.5, 100.0, 0.9) == pytest.approx(0.9)
+    hyper = KernelParams.from_params(
+        base_params(rate=0.1, rate_decay=0.5, rate_annealing=1e-3, momentum_start=0.5,
+                    momentum_ramp=100.0, momentum_stable=0.9), distribution="gaussian").hyper
+    r, m = update.manual_rate(2, 50.0, hyper)
     assert m == pytest.approx(0.7)
     assert r == pytest.approx(0.1 * 0.25 / (1 + 0.05) * (1 - 0.7))
 
@@ -281,7 +279,7 @@ def test_momentum_and_nesterov_updates(nesterov):
 
 @pytest.mark.parametrize("batch", [1, 2])
 def test_elastic_averaging_pulls_towards_the_consensus(batch):
-    # semantics §7.7: every gradient gets + lam * (w_local - w_consensus)
+    # H2O's elastic averaging: every gradient gets + lam * (w_local - w_consensus)
     x, y, rate, lam = 1.5, 2.0, 0.1, 0.3
     spec, st = _glm(0.5)
     cons = st.copy()
@@ -374,12 +372,12 @@ def test_input_dropout_draws_the_same_stream_as_one_draw_per_input():
     @njit
     def one_by_one(v, state, ratio):
         for c in range(v.shape[0]):
-            if _sgd._rand(state) < ratio:
+            if _rng.uniform(state) < ratio:
                 v[c] = np.float32(0.0)
 
     @njit
     def counter(v, state, ratio):
-        _sgd._drop_inputs(v, v.shape[0], _sgd._drop_threshold(ratio), state)
+        _rng.drop_inputs(v, v.shape[0], _rng.drop_threshold(ratio), state)
 
     for ratio in (np.float32(0.1), np.float32(0.5), np.float32(0.25)):
         s1 = np.array([12345], np.uint64)
@@ -484,3 +482,122 @@ def test_two_threads_differ_but_learn_as_well():
     assert not np.array_equal(weights[1], weights[2])
     assert acc[1] > 0.85 and acc[2] > 0.85
     assert abs(acc[1] - acc[2]) < 0.05
+
+
+# ----------------------------------------------------------------------------- recorded weights
+# Fixed small networks trained a few hundred rows with one thread (a deterministic function
+# of the seeds): weights, biases and optimiser state must stay bit for bit those recorded in
+# tests/data/kernel_golden.npz by ``train_cases`` (``python tests/unit/test_kernels.py``
+# rewrites the file). A kernel change that moves any of them by one bit fails here.
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "kernel_golden.npz"
+N_ROWS = 300
+
+
+def _golden_params(**kw):
+    return base_params(**{"rate": 0.005, "rate_annealing": 1e-6, "adaptive_rate": True, **kw})
+
+
+#: name -> (activation, output, hidden, dropout, distribution, parameters, row weights,
+#: offsets, elastic lambda)
+CASES = {
+    "tanh_dropout_adadelta": ("TanhWithDropout", "softmax", (6, 5), (0.2, 0.1), "multinomial",
+                              dict(input_dropout_ratio=0.1, l1=1e-4, l2=1e-3, max_w2=4.0),
+                              True, False, 0.0),
+    "rect_nesterov_huber": ("Rectifier", "linear", (7,), (0.0,), "huber",
+                            dict(adaptive_rate=False, momentum_start=0.3, momentum_ramp=200.0,
+                                 momentum_stable=0.8, rate_decay=0.7, rate_annealing=1e-3,
+                                 fast_mode=True), False, True, 0.0),
+    "maxout_plain_quadratic": ("MaxoutWithDropout", "softmax", (4,), (0.3,), "bernoulli",
+                               dict(adaptive_rate=False, rate=0.01, loss="Quadratic", l2=1e-4,
+                                    max_w2=2.0), True, False, 0.0),
+    "maxout_momentum_gaussian": ("Maxout", "linear", (5, 3), (0.0, 0.0), "gaussian",
+                                 dict(adaptive_rate=False, momentum_start=0.5,
+                                      momentum_stable=0.5, nesterov_accelerated_gradient=False,
+                                      l1=1e-4), True, True, 0.0),
+    "tanh_elastic_poisson": ("Tanh", "linear", (6,), (0.0,), "poisson",
+                             dict(fast_mode=True), False, False, 0.05),
+    "rect_quantile": ("RectifierWithDropout", "linear", (6,), (0.25,), "quantile",
+                      dict(input_dropout_ratio=0.2), False, True, 0.0),
+    "tanh_tweedie": ("Tanh", "linear", (4,), (0.0,), "tweedie", dict(), True, False, 0.0),
+    "rect_gamma_laplace": ("Rectifier", "linear", (5,), (0.0,), "gamma", dict(l2=1e-3),
+                           False, False, 0.0),
+    "tanh_laplace": ("Tanh", "linear", (5,), (0.0,), "laplace",
+                     dict(adaptive_rate=False, rate=0.01), False, False, 0.0),
+    "ae_sparse_exact": ("Tanh", "autoencoder", (3,), (0.0,), "gaussian",
+                        dict(autoencoder=True, sparsity_beta=0.5, average_activation=-0.2),
+                        False, False, 0.0),
+    "ae_h2o_rect": ("RectifierWithDropout", "autoencoder", (4,), (0.2,), "gaussian",
+                    dict(autoencoder=True, h2o_compat=True, input_dropout_ratio=0.1),
+                    True, False, 0.0),
+}
+BATCHES = (1, 16)
+
+
+def _data(output, dist, n_in=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N_ROWS, n_in)).astype(np.float32)
+    if output == "autoencoder":
+        return X, None
+    if output == "softmax":
+        n_cls = 3 if dist == "multinomial" else 2
+        score = X[:, 0] + X[:, 1] * X[:, 2]
+        y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_cls + 1)[1:-1]))
+        return X, y.astype(np.float32)
+    if dist in ("poisson", "gamma", "tweedie"):
+        return X, rng.gamma(2.0, 1.0, size=N_ROWS).astype(np.float32)
+    return X, (X[:, 0] - 2 * X[:, 3] + rng.normal(size=N_ROWS)).astype(np.float32)
+
+
+def train_case(name: str, batch: int) -> dict[str, np.ndarray]:
+    """Train one fixed case with one thread; its final arrays by name."""
+    act, output, hidden, drop, dist, kw, has_w, has_off, lam = CASES[name]
+    X, y = _data(output, dist)
+    n_in = X.shape[1]
+    n_out = n_in if output == "autoencoder" else (
+        (3 if dist == "multinomial" else 2) if output == "softmax" else 1)
+    spec = NetworkSpec((n_in, *hidden, n_out), act, output, drop)
+    st = init_state(spec, seed=11)
+    if kw.get("sparsity_beta"):
+        st.AA = np.zeros(spec.n_biases, np.float32)
+    rng = np.random.default_rng(5)
+    w = rng.uniform(0.2, 2.0, N_ROWS).astype(np.float32) if has_w else None
+    off = rng.normal(scale=0.3, size=N_ROWS).astype(np.float32) if has_off else None
+    kp = KernelParams.from_params(_golden_params(mini_batch_size=batch, **kw), distribution=dist,
+                                  elastic=lam)
+    cons = None
+    if lam:
+        cons = st.copy()
+        cons.W *= np.float32(0.5)
+        cons.B += np.float32(0.1)
+    done = []
+    for it in range(3):
+        done.append(train_partition(st, X, y, w, off, 250, kp, nthreads=1, seed=40 + it,
+                                    shuffle=it == 1, consensus=cons))
+    out = {"W": st.W, "B": st.B, "OW": st.OW, "OB": st.OB, "AA": st.AA,
+           "rows": np.array(done + [st.processed], np.int64)}
+    return {f"{name}/{batch}/{k}": v for k, v in out.items()}
+
+
+def train_cases() -> dict[str, np.ndarray]:
+    """Every case at every batch size."""
+    out: dict[str, np.ndarray] = {}
+    for name in CASES:
+        for batch in BATCHES:
+            out.update(train_case(name, batch))
+    return out
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_kernels_reproduce_the_recorded_weights(name, batch):
+    golden = np.load(GOLDEN)
+    got = train_case(name, batch)
+    for key, value in got.items():
+        ref = golden[key]
+        assert value.dtype == ref.dtype and value.shape == ref.shape, key
+        assert np.array_equal(value.view(np.uint8), ref.view(np.uint8)), key
+
+
+if __name__ == "__main__":  # rewrite the recorded arrays
+    np.savez_compressed(GOLDEN, **train_cases())
+    print(f"wrote {GOLDEN}")
