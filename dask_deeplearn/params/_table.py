@@ -208,7 +208,9 @@ _TABLE: tuple[Param, ...] = (
           "Limit of the training time in seconds, 0 for none (H2O default 0).", True),
     Param("score_validation_sampling", "Uniform", Options("Uniform", "Stratified"),
           "How validation rows are sampled for scoring when "
-          "``score_validation_samples > 0`` (H2O default 'Uniform').", True),
+          "``score_validation_samples > 0``: 'Stratified' (classification with "
+          "``balance_classes=True``, as in H2O) keeps every class's proportion and scores "
+          "every class (H2O default 'Uniform').", True),
     Param("overwrite_with_best_model", True, Boolean(),
           "Return the model with the best ``stopping_metric`` seen during training rather "
           "than the last one (H2O default True).", True),
