@@ -52,7 +52,7 @@ _LAZY = {
     "DeepLearningEstimator": "estimators",
     "pretrain_stacked": "estimators",
     "DeepLearningGridSearch": "model_selection",
-    "load_model": "io",
+    "load_model": "estimators",
     "score_parquet": "io",
     "presets": None,
 }

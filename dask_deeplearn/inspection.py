@@ -1,12 +1,13 @@
 """Model inspection: Gedeon variable importance and H2O's "Status of Neuron Layers".
 
-numpy + pandas only. See ``docs/h2o-dl-semantics.md`` section 11:
+numpy + pandas only, following H2O's Deep Learning model output:
 
 * :func:`gedeon_importances` computes one importance per expanded input from the first
-  two weight matrices (§11.1);
+  two weight matrices (Gedeon's method, H2O's variable importances);
 * :func:`varimp_table` turns them into H2O's "Variable Importances" table (optionally
   aggregated back to the original columns);
-* :func:`summary_table` / :func:`summary_title` build the model summary (§11.2).
+* :func:`summary_table` / :func:`summary_title` build the model summary (H2O's "Status of
+  Neuron Layers" table and its title line).
 
 Differences from H2O
 --------------------
@@ -95,7 +96,7 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def gedeon_importances(spec: Any, W: np.ndarray) -> np.ndarray:
-    """Gedeon variable importance of every expanded input (semantics §11.1).
+    """Gedeon variable importance of every expanded input (H2O's variable importances).
 
     Without a hidden layer ``vi_i = sum_j |W0[j, i]|``. Otherwise only the first two weight
     matrices are used (input -> h1 and h1 -> next layer, the output layer when there is a
@@ -125,8 +126,9 @@ def gedeon_importances(spec: Any, W: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray of shape (spec.units[0],), float32
-        One importance per expanded input, maximum 1 (unless all are 0). The NA-slot
-        zeroing of §11.1 needs the data layout and is done by :func:`varimp_table`.
+        One importance per expanded input, maximum 1 (unless all are 0). H2O reports 0
+        for the NA slot of a categorical that never had a missing value; that needs the
+        data layout and is done by :func:`varimp_table`.
     """
     W = np.asarray(W)
     if W.shape != (spec.n_weights,):
@@ -191,7 +193,7 @@ def varimp_table(importances: np.ndarray, data_info: Any, aggregate: bool = Fals
     """H2O's "Variable Importances" table.
 
     The NA slot of every categorical whose missing value never occurred in training
-    (``data_info.cat_na_seen``) is set to 0 first (§11.1); then ``relative_importance`` is
+    (``data_info.cat_na_seen``) is set to 0 first, as H2O does; then ``relative_importance`` is
     the importance, ``scaled_importance`` = relative / max and ``percentage`` =
     relative / sum (a fraction in [0, 1], as H2O's table). Rows are sorted by decreasing
     importance; ties keep the input order.
@@ -290,7 +292,7 @@ def _format_bytes(n: int) -> str:
 
 
 def summary_title(state: Any, params: Mapping[str, Any], data_info: Any, n_classes: int | None) -> str:
-    """The title line of H2O's model summary (semantics §11.2).
+    """The title line of H2O's model summary ("Status of Neuron Layers: ...").
 
     ``"predicting <response>, <K>-class classification | regression, <distribution>
     distribution, <loss> loss, <#params> weights/biases, <size>, <#samples> training
@@ -334,7 +336,7 @@ def summary_title(state: Any, params: Mapping[str, Any], data_info: Any, n_class
 
 
 def summary_table(state: Any, params: Mapping[str, Any], data_info: Any) -> pd.DataFrame:
-    """H2O's "Status of Neuron Layers" model summary (semantics §11.2).
+    """H2O's "Status of Neuron Layers" model summary, one row per layer.
 
     One row per layer, input layer included (``layer`` is 1-based):
 

@@ -24,6 +24,7 @@ import pandas as pd
 from .exceptions import DataError
 from .fast_scoring import fused_network, scoring_offset
 from .memory import dense_scoring_rows
+from .model import FittedModel, check_stable
 from .network import ModelState
 from .network import hidden_activations
 from .training.balance import class_correction, correct_probabilities
@@ -80,18 +81,21 @@ class Scorer:
         return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
 
     @classmethod
-    def from_model(cls, model: Any) -> "Scorer":
-        """The scorer of a fitted estimator (refuses non-finite weights: §11.2)."""
-        from .export import check_stable
+    def from_fitted(cls, model: FittedModel) -> "Scorer":
+        """The scorer of a fitted model (an unstable model is refused, as H2O does).
 
+        Raises
+        ------
+        UnstableModelError
+            The weights are not finite or have grown beyond a stable network's.
+        """
         check_stable(model, "predict with")
-        light = dataclasses.replace(model.state_, OW=np.zeros((2, 0), np.float32),
+        light = dataclasses.replace(model.state, OW=np.zeros((2, 0), np.float32),
                                     OB=np.zeros((2, 0), np.float32))
-        params = {k: v for k, v in model.params_.items() if not callable(v) and k != "checkpoint"}
-        classes = np.asarray(model.classes_) if model.task_ == "classification" else None
-        threshold = model._threshold() if model.task_ == "classification" else 0.5
-        return cls(model.data_info_, light, model.task_, model.distribution_, params, classes,
-                   threshold, model._label_rule)
+        classification = model.task == "classification"
+        return cls(model.data_info, light, model.task, model.distribution, dict(model.params),
+                   np.asarray(model.classes) if classification else None,
+                   model.threshold if classification else 0.5, model.label_rule)
 
     # ------------------------------------------------------------------ arrays
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -197,7 +201,8 @@ class Scorer:
         """An autoencoder's reconstruction of transformed inputs, numerics in original units.
 
         One-hot outputs stay raw activations and numeric outputs are un-normalised
-        (``out / mul + sub``), as H2O's ``predict`` of an autoencoder (semantics §12).
+        (``out / mul + sub``), as H2O's ``predict`` of an autoencoder: categorical
+        reconstructions stay activations so they can be read as level scores.
         """
         out, _ = reconstruction_errors(self.state, X)
         info = self.data_info

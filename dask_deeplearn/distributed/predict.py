@@ -1,13 +1,14 @@
 """Lazy scoring of Dask DataFrames: one ``map_partitions`` with an explicit ``meta``.
 
-The fitted model goes to the workers once: as one scattered future when a client is
-current (each worker fetches it once), else as one ``dask.delayed`` key; never as a plain
-argument copied into every partition's task.
+The scorer (:class:`~dask_deeplearn.scorer.Scorer`, or the cross-validation holdout
+scorer) goes to the workers once: as one scattered future when a client is current (each
+worker fetches it once), else as one ``dask.delayed`` key; never as a plain argument
+copied into every partition's task.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import dask
 import pandas as pd
@@ -15,10 +16,18 @@ import pandas as pd
 from ..metrics import merge_partials
 from .cluster import current_client
 
-__all__ = ["model_handle", "map_predict", "reduce_partials"]
+__all__ = ["PartitionScorer", "model_handle", "map_predict", "reduce_partials"]
 
 
-def model_handle(model: Any, client: Any = None) -> Any:
+class PartitionScorer(Protocol):
+    """What scores one pandas partition on a worker (a ``Scorer``)."""
+
+    def _predict_pandas(self, frame: pd.DataFrame, kind: str) -> Any: ...
+
+    def _partial_pandas(self, frame: pd.DataFrame) -> Any: ...
+
+
+def model_handle(model: PartitionScorer, client: Any = None) -> Any:
     """A scattered future of ``model`` (``hash=False``, no broadcast) or a delayed.
 
     Scattered to ``client``, else to the current default client; without any, one
@@ -30,19 +39,19 @@ def model_handle(model: Any, client: Any = None) -> Any:
     return dask.delayed(model, pure=False)
 
 
-def _predict_partition(part: pd.DataFrame, model: Any, kind: str) -> Any:
+def _predict_partition(part: pd.DataFrame, model: PartitionScorer, kind: str) -> Any:
     return model._predict_pandas(part, kind)
 
 
-def map_predict(model: Any, frame: Any, kind: str, meta: Any) -> Any:
+def map_predict(model: PartitionScorer, frame: Any, kind: str, meta: Any) -> Any:
     """``frame.map_partitions`` of ``model._predict_pandas(partition, kind)``.
 
     Parameters
     ----------
-    model : fitted estimator
+    model : Scorer
     frame : dask.dataframe.DataFrame
     kind : str
-        What to return per partition (see ``DeepLearningBase._predict_pandas``).
+        What to return per partition (see ``Scorer.predict_pandas``).
     meta : pandas.DataFrame or pandas.Series
         Empty object with the output's columns and dtypes.
 
@@ -55,13 +64,13 @@ def map_predict(model: Any, frame: Any, kind: str, meta: Any) -> Any:
                                 align_dataframes=False)
 
 
-def _partial_partition(part: pd.DataFrame, model: Any) -> Any:
+def _partial_partition(part: pd.DataFrame, model: PartitionScorer) -> Any:
     return model._partial_pandas(part)
 
 
-def reduce_partials(model: Any, frame: Any) -> Any:
+def reduce_partials(model: PartitionScorer, frame: Any) -> Any:
     """Metric partials of every partition, merged (computed on the current scheduler)."""
-    handle = model_handle(model._scorer() if hasattr(model, "_scorer") else model)
+    handle = model_handle(model)
     parts = [dask.delayed(_partial_partition)(p, handle) for p in frame.to_delayed()]
     merged = dask.delayed(_merge)(parts)
     return merged.compute()

@@ -24,9 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
-from ..exceptions import DataError, InvalidParameterError, NotFittedError
+from ..exceptions import DataError, InvalidParameterError
 from ..memory import check_network_memory
 from ..network import NetworkSpec, ModelState, init_state
 from ..params import (
@@ -48,7 +47,8 @@ from ..training.balance import (
 from ..training.local import LocalBackend, available_cores
 from ..training.loop import TrainResult, run_training
 from ..training.progress import ProgressReporter
-from ..weights import apply_initial_weights, transfer_pretrained, weights_frames
+from ..weights import apply_initial_weights, transfer_pretrained
+from ._fitted import FittedMixin, _is_dask
 from ._inspect import InspectionMixin
 
 __all__ = ["DeepLearningBase", "FitHandle", "with_h2o_parameters"]
@@ -57,15 +57,6 @@ _RESPONSE = "__response__"
 #: the cross-validation parameters (their defaults mean "no cross-validation")
 _CV_PARAMS = ("nfolds", "fold_column", "fold_assignment")
 _WEIGHT = "__weight__"
-
-
-class _EstimatorNotFittedError(NotFittedError, _SklearnNotFittedError):
-    """:class:`~dask_deeplearn.exceptions.NotFittedError` that is also scikit-learn's.
-
-    ``sklearn.utils.validation.check_is_fitted`` callers and scikit-learn's estimator
-    checks catch ``sklearn.exceptions.NotFittedError``; both are ValueError and
-    AttributeError subclasses, as ours.
-    """
 
 
 class _ValueTypeError(DataError, TypeError):
@@ -152,10 +143,6 @@ def with_h2o_parameters(cls: type) -> type:
     if cls.__doc__ and "{parameters}" in cls.__doc__:
         cls.__doc__ = cls.__doc__.replace("{parameters}", params_docstring(header=False))
     return cls
-
-
-def _is_dask(obj: Any) -> bool:
-    return type(obj).__module__.startswith("dask")
 
 
 def _normalised(v: Any) -> Any:
@@ -449,7 +436,7 @@ def _resolve_seed(seed: int) -> int:
     return int(seed)
 
 
-class DeepLearningBase(InspectionMixin, BaseEstimator):
+class DeepLearningBase(FittedMixin, InspectionMixin, BaseEstimator):
     """Common code of the classifier, the regressor and the H2O-style estimator."""
 
     _task: str | None = None  # "classification", "regression" or None (decided at fit)
@@ -698,8 +685,8 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
         finally:
             for name, value in saved.items():
                 setattr(self, name, value)
-        for name in ("nfolds", "fold_column", "fold_assignment"):
-            self.params_[name] = params[name]
+        self.params_ = {**self.params_, **{name: params[name] for name in (
+            "nfolds", "fold_column", "fold_assignment")}}
         # cross-validation metrics from the combined holdout predictions
         holdout = HoldoutScorer([m._scorer() for m in models])
         scored = framed.drop(columns=[fold_column]) if fold_column is not None else framed
@@ -1075,33 +1062,6 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                     setattr(self, name, value)
             raise
 
-    def _set_fitted(self, result: TrainResult, info: DataInfo, eff: dict[str, Any],
-                    seed: int, nthreads: int) -> None:
-        self.state_: ModelState = result.state
-        self.data_info_: DataInfo = info
-        self.params_: dict[str, Any] = eff
-        self.seed_: int = seed
-        self.nthreads_: int = nthreads
-        self.scoring_history_: pd.DataFrame = result.history
-        self.training_metrics_ = result.training_metrics
-        self.validation_metrics_ = result.validation_metrics
-        self.stop_reason_: str = result.stop_reason
-        self.n_iter_: int = result.iterations
-        self.epochs_: float = result.epochs
-        self.run_time_: float = result.run_time
-        self.events_: list[str] = result.events
-        self.task_: str = info.task
-        self.distribution_: str = eff["distribution"]
-        if info.task == "classification":
-            self.classes_ = np.asarray(info.classes)
-            self.n_classes_ = len(info.classes)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())
-        state.pop("_stop_event", None)  # threading objects and live clients never pickle
-        state.pop("_client", None)
-        return state
-
     @property
     def client(self) -> Any:
         """The ``distributed.Client`` fits use when none is passed to ``fit`` (not a
@@ -1399,13 +1359,6 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ scoring
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "state_"):
-            raise _EstimatorNotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' (or "
-                "'train') with appropriate arguments before using this estimator."
-            )
-
     def _scoring_frame(self, X: Any) -> pd.DataFrame:
         self._check_fitted()
         return self._input_frame(X)
@@ -1441,229 +1394,3 @@ class DeepLearningBase(InspectionMixin, BaseEstimator):
                               UserWarning, stacklevel=3)
             return _renamed(frame, raw)
         return frame
-
-    def _scorer(self) -> Any:
-        """The light scoring object (what Dask workers receive instead of the estimator)."""
-        from ..scorer import Scorer
-
-        return Scorer.from_model(self)
-
-    def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return self._scorer().raw(frame)
-
-    def _proba_columns(self) -> list[str]:
-        return [str(c) for c in self.classes_]
-
-    def _predict_pandas(self, frame: pd.DataFrame, kind: str) -> Any:
-        """Predictions of one pandas frame, indexed like it (see ``Scorer.predict_pandas``)."""
-        return self._scorer().predict_pandas(frame, kind)
-
-    def _predict_meta(self, kind: str) -> Any:
-        """Empty output of :meth:`_predict_pandas` (the ``meta`` of lazy Dask predictions)."""
-        return self._scorer().meta(kind)
-
-    def _predict_any(self, X: Any, kind: str) -> Any:
-        """Predictions for numpy / pandas (eager) or Dask (lazy, index kept) input."""
-        frame = self._scoring_frame(X)
-        if _is_dask(frame):
-            from ..distributed.predict import map_predict
-
-            return map_predict(self._scorer(), frame, kind, self._predict_meta(kind))
-        return None
-
-    def _partial_pandas(self, frame: pd.DataFrame) -> Any:
-        """Metric partial of one pandas frame holding the response (None when empty)."""
-        return self._scorer().partial(frame)
-
-    @property
-    def threshold_(self) -> float | None:
-        """H2O's binomial label threshold on p(class 1): the max-F1 threshold.
-
-        ``max_f1_threshold`` of the validation metrics, else of the training metrics (0.5
-        when neither defines one); None for a multinomial, regression or autoencoder
-        model. ``DeepLearningEstimator.predict`` labels a row class 1 when
-        ``p1 >= threshold_``; the scikit-learn estimators' ``predict`` ignores it and
-        returns ``classes_[argmax(predict_proba(X))]``.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        """
-        self._check_fitted()
-        if self.task_ != "classification" or len(self.classes_) != 2:
-            return None
-        return self._threshold()
-
-    def _threshold(self) -> float:
-        """Binomial label threshold: max-F1 of the validation, else training metrics (H2O)."""
-        for m in (self.validation_metrics_, self.training_metrics_):
-            t = getattr(m, "max_f1_threshold", None) if m is not None else None
-            if t is not None and np.isfinite(t):
-                return float(t)
-        return 0.5
-
-    def _labels(self, proba: np.ndarray) -> np.ndarray:
-        return self._scorer().labels(proba)
-
-    def _performance(self, frame: Any, response: str | None, weights_column: str | None) -> Any:
-        info = self.data_info_
-        if response is not None and response not in frame.columns:
-            raise DataError(f"The frame has no response column {response!r} to score against.")
-        if _is_dask(frame):
-            from ..distributed.predict import reduce_partials
-
-            part = reduce_partials(self, frame)
-        else:
-            part = self._partial_pandas(frame)
-        if part is None:
-            raise DataError("No rows with a response to score.")
-        return part.result(domain=info.classes,
-                           max_confusion_matrix_size=int(self.params_["max_confusion_matrix_size"]))
-
-    def save(self, path: Any, *, force: bool = False) -> Any:
-        """Save the fitted model (H2O's ``h2o.save_model(model, path, force=False)``).
-
-        The file holds JSON and ``.npy`` arrays only and is written atomically; read it back
-        with :func:`dask_deeplearn.load_model`. Nothing this package did not write is ever
-        replaced or deleted.
-
-        Parameters
-        ----------
-        path : str or PathLike
-            An existing folder (or a path ending with a separator, created): the model is
-            written inside it as ``<model_id>.zip`` (``<class name>.zip`` without a
-            ``model_id``). A name ending in ``.zip``: one zip file. Any other name: a
-            directory.
-        force : bool, default=False
-            Replace a model saved at the target before; without it an existing model is
-            refused with :class:`FileExistsError`. Files that are not saved models are
-            never replaced.
-
-        Returns
-        -------
-        pathlib.Path
-            The path written.
-
-        Raises
-        ------
-        FileExistsError
-            The target exists and is not a saved model, or is one and ``force`` is False.
-        """
-        from ..io import save_model
-
-        return save_model(self, path, force=force)
-
-    def export_python(self, path: Any) -> Any:
-        """Write a standalone scorer: one ``.py`` file that needs only numpy.
-
-        The file has ``predict(rows)`` / ``predict_proba(rows)`` (``rows``: column name ->
-        values; for an autoencoder ``predict`` gives the reconstruction and ``anomaly`` the
-        reconstruction MSE) and scores a CSV from standard input when run as a script,
-        reproducing this model's predictions. See :func:`dask_deeplearn.export.python.export_python`.
-
-        Parameters
-        ----------
-        path : str or PathLike
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        from ..export.python import export_python
-
-        return export_python(self, path)
-
-    def export_java(self, path: Any, class_name: str | None = None) -> Any:
-        """Write a standalone Java scorer (H2O's POJO): one source file, JDK only.
-
-        The class has ``NAMES``, ``DOMAINS``, ``score0(double[] row, double[] preds)`` and
-        a ``main`` scoring a CSV from standard input, reproducing this model's predictions.
-        See :func:`dask_deeplearn.export.java.export_java`.
-
-        Parameters
-        ----------
-        path : str or PathLike
-            A directory, or a ``.java`` file named after the class.
-        class_name : str, optional
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        from ..export.java import export_java
-
-        return export_java(self, path, class_name=class_name)
-
-    @property
-    def weights_(self) -> list[pd.DataFrame]:
-        """Weight matrices as frames, one per layer (``export_weights_and_biases=True``).
-
-        Rows are receiving units, columns sending units; layer 0's columns are the
-        expanded input names (H2O's coefficient names), so the list can be passed back as
-        ``initial_weights``. A Maxout layer has two rows per unit (``2*r + channel``).
-        """
-        return self._exported(0)
-
-    @property
-    def biases_(self) -> list[pd.DataFrame]:
-        """Bias vectors as one-column frames, one per layer (``export_weights_and_biases=True``)."""
-        return self._exported(1)
-
-    def _exported(self, which: int) -> list[pd.DataFrame]:
-        if not hasattr(self, "state_") or not self.params_.get("export_weights_and_biases"):
-            raise AttributeError(
-                f"{'weights_' if which == 0 else 'biases_'} is only available on a model "
-                "fitted with export_weights_and_biases=True.")
-        return weights_frames(self.state_, self.data_info_)[which]
-
-    def deepfeatures(self, X: Any, layer: int) -> Any:
-        """Activations of hidden layer ``layer`` in scoring mode (H2O's ``deepfeatures``).
-
-        Dropout layers are multiplied by ``1 - ratio`` as when scoring. Works for every
-        model (classifier, regressor, autoencoder).
-
-        Parameters
-        ----------
-        X : array-like, pandas.DataFrame or dask.dataframe.DataFrame
-            Predictors (a response column, if present, is ignored).
-        layer : int
-            0-based index of the hidden layer.
-
-        Returns
-        -------
-        pandas.DataFrame or dask.dataframe.DataFrame
-            Columns ``DF.L<layer+1>.C<j+1>``, indexed like ``X``; lazy for Dask input.
-
-        Raises
-        ------
-        InvalidParameterError
-            ``layer`` is not the index of a hidden layer.
-        """
-        self._check_fitted()
-        n_hidden = self.state_.spec.n_layers - 1
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) \
-                or not 0 <= int(layer) < n_hidden:
-            allowed = f"0 to {n_hidden - 1}" if n_hidden else "none: the model has no hidden layer"
-            raise InvalidParameterError(
-                f"deepfeatures: layer={layer!r} is not a hidden layer index; allowed: {allowed}.")
-        return self._frame_output(X, f"deepfeatures-{int(layer)}")
-
-    def _frame_output(self, X: Any, kind: str) -> Any:
-        """A frame of named float columns (Scorer kinds), eager or lazy on Dask."""
-        lazy = self._predict_any(X, kind)
-        if lazy is not None:
-            return lazy
-        return self._predict_pandas(self._scoring_frame(X), kind)
-
-    @property
-    def summary_(self) -> str:
-        """One-line description of the fitted network (H2O's summary title line)."""
-        self._check_fitted()
-        spec = self.state_.spec
-        kind = {"classification": f"{getattr(self, 'n_classes_', 0)}-class classification",
-                "autoencoder": "auto-encoder"}.get(self.task_, "regression")
-        return (f"{kind}, {self.distribution_} distribution, {self.params_['loss']} loss, "
-                f"{spec.n_weights + spec.n_biases:,} weights/biases, "
-                f"{self.state_.processed:,} training samples, "
-                f"mini-batch size {self.params_['mini_batch_size']}")

@@ -10,7 +10,7 @@ modules are attributes of this package, imported on first access
 
 from typing import Any
 
-from ..exceptions import UnstableModelError
+from ..model import check_stable
 
 __all__ = ["check_stable"]
 
@@ -27,15 +27,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULES))
-
-
-def check_stable(model: Any, action: str) -> None:
-    """Refuse to ``action`` (export, save, predict with) an unstable model (semantics §11.2)."""
-    state = getattr(model, "state_", None)
-    reason = None if state is None else state.unstable_reason()
-    if reason is not None:
-        raise UnstableModelError(
-            f"Cannot {action} this {type(model).__name__}: {reason} (the model is unstable). "
-            "Retrain with a smaller rate, adaptive_rate=True or max_w2, or use the last "
-            "finite model of a diverged fit."
-        )

@@ -17,7 +17,7 @@
   for the scikit-learn estimators) and ``preds[1..K]`` with the class probabilities; regressors
   fill ``preds[0]``; autoencoders fill ``preds[0..N_INPUTS-1]`` with the reconstruction
   of the expanded inputs, numerics un-normalised (``out / mul + sub``) and one-hot slots
-  as raw activations, as H2O's autoencoder POJO (semantics §12, §13.1). ``preds`` needs
+  as raw activations, as H2O's autoencoder POJO. ``preds`` needs
   ``getPredsSize()`` (= ``OUTPUT_NAMES.length``) entries;
 * ``public static void main(String[] args)``: scores a CSV (header row, any column order,
   extra columns ignored, empty cell = missing, RFC 4180 quoting) from stdin and writes the
@@ -44,16 +44,16 @@ import hashlib
 import math
 import re
 import struct
+from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..exceptions import NotFittedError
-from . import check_stable
+from ..model import FittedModel, HasFittedModel, as_fitted, check_stable
 from ..preprocessing.encodings import level_key
-from ..training.balance import class_correction
+from .constants import ACTIVATIONS, NUM_KINDS, OUTPUT_LAYERS, ScoringConstants
 
 __all__ = ["export_java"]
 
@@ -66,11 +66,9 @@ _INLINE_MAX = 128
 #: Strings longer than this force the base64 form of a string table.
 _INLINE_STR_MAX = 200
 
-_LOG_LINK = frozenset({"poisson", "gamma", "tweedie"})
 _SUPPORTED_ENCODINGS = frozenset(
     {"AUTO", "OneHotInternal", "Binary", "Eigen", "LabelEncoder", "SortByResponse", "EnumLimited"}
 )
-_NUM_KINDS = {"numeric": 0, "label": 1, "eigen": 2, "binary": 3}
 
 _JAVA_KEYWORDS = frozenset(
     """abstract assert boolean break byte case catch char class const continue default do
@@ -206,17 +204,18 @@ def _check_class_name(name: str) -> str:
     return name
 
 
-def _default_class_name(model: Any) -> str:
+def _default_class_name(model: FittedModel) -> str:
     h = hashlib.sha1()
-    h.update(np.ascontiguousarray(model.state_.W).tobytes())
-    h.update(np.ascontiguousarray(model.state_.B).tobytes())
-    base = re.sub(r"[^A-Za-z0-9_]", "_", type(model).__name__) or "DeepLearningModel"
+    h.update(np.ascontiguousarray(model.state.W).tobytes())
+    h.update(np.ascontiguousarray(model.state.B).tobytes())
+    base = re.sub(r"[^A-Za-z0-9_]", "_", model.estimator) or "DeepLearningModel"
     if not re.match(r"[A-Za-z_]", base):
         base = "M_" + base
     return f"{base}_{h.hexdigest()[:10]}"
 
 
-def _resolve_path(model: Any, path: str | Path, class_name: str | None) -> tuple[Path, str]:
+def _resolve_path(model: FittedModel, path: str | Path,
+                  class_name: str | None) -> tuple[Path, str]:
     p = Path(path)
     if p.suffix == ".java":
         stem = p.stem
@@ -237,12 +236,16 @@ def _resolve_path(model: Any, path: str | Path, class_name: str | None) -> tuple
     return p / f"{class_name}.java", class_name
 
 
-def _check_model(model: Any) -> None:
-    """Raise unless the Java scorer can reproduce ``model``.
+def _check_model(obj: FittedModel | HasFittedModel) -> FittedModel:
+    """The fitted model of ``obj``, if the Java scorer can reproduce it.
 
     Parameters
     ----------
-    model : estimator
+    obj : FittedModel or fitted estimator
+
+    Returns
+    -------
+    FittedModel
 
     Raises
     ------
@@ -257,98 +260,70 @@ def _check_model(model: Any) -> None:
     ValueError
         The network and the preprocessing disagree on the number of inputs.
     """
-    if not hasattr(model, "state_") or not hasattr(model, "data_info_"):
-        raise NotFittedError(
-            f"export_java needs a fitted dask_deeplearn estimator; got an unfitted "
-            f"{type(model).__name__} (call fit / train first)."
-        )
+    model = as_fitted(obj, "export_java needs a fitted dask_deeplearn estimator; got an "
+                           "unfitted {name} (call fit / train first).")
     check_stable(model, "export")
-    info = model.data_info_
-    if model.task_ not in ("classification", "regression", "autoencoder"):
-        raise NotImplementedError(f"export_java does not support task {model.task_!r}.")
+    info = model.data_info
+    if model.task not in OUTPUT_LAYERS:
+        raise NotImplementedError(f"export_java does not support task {model.task!r}.")
     if info.categorical_encoding not in _SUPPORTED_ENCODINGS:
         raise NotImplementedError(
             f"export_java does not support categorical_encoding={info.categorical_encoding!r}."
         )
-    kinds = {k for k, _, _ in info.num_sources} - set(_NUM_KINDS)
+    kinds = {k for k, _, _ in info.num_sources} - set(NUM_KINDS)
     if kinds:
         raise NotImplementedError(f"export_java does not support encoded input kind(s) {sorted(kinds)}.")
-    spec = model.state_.spec
+    spec = model.state.spec
     if int(spec.units[0]) != int(info.n_inputs):
         raise ValueError(
             f"Inconsistent model: the network has {spec.units[0]} inputs but the "
             f"preprocessing produces {info.n_inputs}."
         )
-    expected = {"classification": "softmax", "regression": "linear", "autoencoder": "autoencoder"}
-    if spec.output != expected[model.task_]:
+    if spec.output != OUTPUT_LAYERS[model.task]:
         raise NotImplementedError(
-            f"export_java: a {model.task_} model with a {spec.output!r} output layer is not "
+            f"export_java: a {model.task} model with a {spec.output!r} output layer is not "
             "supported."
         )
-    if model.task_ == "autoencoder" and (
-            int(spec.units[-1]) != int(info.n_inputs) or int(spec.act[-1]) not in (0, 1)):
+    if model.task == "autoencoder" and (
+            int(spec.units[-1]) != int(info.n_inputs)
+            or int(spec.act[-1]) not in (ACTIVATIONS["tanh"], ACTIVATIONS["rectifier"])):
         raise NotImplementedError(
             "export_java: an autoencoder needs one Tanh or Rectifier output per input.")
+    return model
 
 
-def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
+def _codes() -> str:
+    """Named Java constants for the activation and encoded-input codes of the tables."""
+    lines = ["  // codes of ACT and NUM_KIND"]
+    lines += [f"  static final int {name.upper()} = {code};" for name, code in ACTIVATIONS.items()]
+    lines += [f"  static final int KIND_{name.upper()} = {code};"
+              for name, code in NUM_KINDS.items()]
+    return "\n".join(lines)
+
+
+def _substitutions(c: ScoringConstants, class_name: str, t: _Tables) -> dict[str, str]:
     """The model-specific Java declarations, as template substitutions."""
-    info = model.data_info_
-    spec = model.state_.spec
-    classification = model.task_ == "classification"
-    autoencoder = model.task_ == "autoencoder"
-
-    names = [str(c) for c in info.used_columns]
-    col_index = {c: i for i, c in enumerate(info.used_columns)}
+    names = [str(col) for col in c.columns]
+    col_index = {col: i for i, col in enumerate(c.columns)}
     # input domains: raw training levels, written as DataInfo matches them (level_key)
-    domains: list[list[str] | None] = [None] * len(names)
-    for c in info.cat_columns:
-        domains[col_index[c]] = [level_key(v) for v in info.cat_raw_levels[c]]
-    for c, levels in info.encoded_levels.items():
-        domains[col_index[c]] = [level_key(v) for v in levels]
+    domains = [None if d is None else [level_key(v) for v in d] for d in c.domains]
     flat_levels = [lev for d in domains if d is not None for lev in d]
     domain_len = [-1 if d is None else len(d) for d in domains]
 
-    cat_col = [col_index[c] for c in info.cat_columns]
-    cat_map = [v for c in info.cat_columns for v in np.asarray(info.cat_level_map[c]).tolist()]
-    hashing = bool(info.hashing)
-    num_start = int(info.max_categorical_features) if hashing else int(info.cat_offsets[-1])
-
-    num_col = [col_index[s] for _, s, _ in info.num_sources]
-    num_kind = [_NUM_KINDS[k] for k, _, _ in info.num_sources]
-    num_arg = [int(a) for _, _, a in info.num_sources]
+    cat_col = [col_index[col] for col in c.cat_columns]
+    cat_map = [v for col in c.cat_columns for v in c.cat_level_map[col].tolist()]
+    num_col = [col_index[s] for _, s, _ in c.num_sources]
+    num_kind = [NUM_KINDS[k] for k, _, _ in c.num_sources]
+    num_arg = [a for _, _, a in c.num_sources]
     eigen_flat: list[float] = []
     eigen_len = [-1] * len(names)
-    for c, vec in info.eigen_vectors.items():
-        eigen_len[col_index[c]] = len(vec)
-        eigen_flat.extend(np.asarray(vec, dtype=np.float64).tolist())
+    for col, vec in c.eigen_vectors.items():
+        eigen_len[col_index[col]] = len(vec)
+        eigen_flat.extend(vec.tolist())
 
-    if classification:
-        response_domain = model._proba_columns()
-        k = len(response_domain)
-        category = "Binomial" if k == 2 else "Multinomial"
-        threshold = float(model.threshold_) if k == 2 else float("nan")
-        output_names = ["predict", *response_domain]
-    elif autoencoder:
-        response_domain = None
-        k = 1
-        category = "AutoEncoder"
-        threshold = float("nan")
-        # the columns of the model's predict (Scorer._columns), in network input order
-        output_names = [f"reconstr_{n}" for n in info.input_names]
-    else:
-        response_domain = None
-        k = 1
-        category = "Regression"
-        threshold = float("nan")
-        output_names = ["predict"]
-
-    offset_col = model.params_.get("offset_column")
-    if offset_col is None:
-        offset_col = info.offset_column
-    if autoencoder:
-        offset_col = None  # the reconstruction never uses offsets
-    resp_std = info.response_mean is not None and model.task_ == "regression"
+    classification = c.task == "classification"
+    threshold = float("nan") if c.threshold is None else c.threshold
+    resp_std = c.response_mean is not None
 
     def bool_(b: bool) -> str:
         return "true" if b else "false"
@@ -356,63 +331,64 @@ def _constants(model: Any, class_name: str, t: _Tables) -> dict[str, str]:
     def opt_str(s: Any) -> str:
         return "null" if s is None else _jstr(str(s))
 
-    hidden = list(spec.units[1:-1])
+    hidden = c.units[1:-1]
     desc = (
-        f"{type(model).__name__}: {category.lower()}, inputs {spec.units[0]}, hidden {hidden}, "
-        f"outputs {spec.units[-1]}, activation {spec.activation}, distribution "
-        f"{model.distribution_}, categorical_encoding {info.categorical_encoding}"
-        f"{', hashing to ' + str(info.max_categorical_features) + ' inputs' if hashing else ''}, "
-        f"{spec.n_weights + spec.n_biases} weights/biases"
+        f"{c.estimator}: {c.category.lower()}, inputs {c.units[0]}, hidden {hidden}, "
+        f"outputs {c.units[-1]}, activation {c.activation}, distribution "
+        f"{c.distribution}, categorical_encoding {c.categorical_encoding}"
+        f"{', hashing to ' + str(c.max_categorical_features) + ' inputs' if c.hashing else ''}, "
+        f"{c.n_weights + c.n_biases} weights/biases"
     )
-    correction = class_correction(model.params_)
     return {
         "cls": class_name,
         "description": _comment(desc),
-        "category": category,
+        "category": c.category,
+        "codes": _codes(),
         "names": t.strings(names),
-        "response_column": opt_str(info.response),
-        "offset_column": opt_str(offset_col),
-        "response_domain": "null" if response_domain is None else t.strings(response_domain),
+        "response_column": opt_str(c.response_column),
+        "offset_column": opt_str(c.offset_column),
+        "response_domain": "null" if c.class_names is None else t.strings(c.class_names),
         "flat_levels": t.strings(flat_levels),
         "domain_len": t.ints(domain_len),
-        "output_names": t.strings(output_names),
-        "nclasses": str(k),
+        "output_names": t.strings(c.output_names),
+        "nclasses": str(len(c.class_names) if classification else 1),
         "threshold": _jdouble(threshold),
-        "label_rule": opt_str(model._label_rule if classification else None),
-        "argmax_labels": bool_(not classification or model._label_rule == "argmax"),
-        "prior": "null" if correction is None else t.doubles(correction[0]),
-        "model_dist": "null" if correction is None else t.doubles(correction[1]),
-        "n_inputs": str(int(info.n_inputs)),
-        "num_start": str(num_start),
-        "use_all_levels": bool_(bool(info.use_all_factor_levels)),
+        "label_rule": opt_str(c.label_rule),
+        "argmax_labels": bool_(not classification or c.label_rule == "argmax"),
+        "prior": "null" if c.prior is None else t.doubles(c.prior),
+        "model_dist": "null" if c.model_dist is None else t.doubles(c.model_dist),
+        "n_inputs": str(c.n_inputs),
+        "num_start": str(c.num_start),
+        "use_all_levels": bool_(c.use_all_factor_levels),
         "cat_col": t.ints(cat_col),
-        "cat_off": t.ints(np.asarray(info.cat_offsets)),
+        "cat_off": t.ints(c.cat_offsets),
         "cat_map": t.ints(cat_map),
-        "hash_slot": t.ints(np.asarray(info.hash_slots)) if hashing else "null",
+        "hash_slot": t.ints(c.hash_slots) if c.hashing else "null",
         "num_col": t.ints(num_col),
         "num_kind": t.ints(num_kind),
         "num_arg": t.ints(num_arg),
         "eigen_flat": t.doubles(eigen_flat),
         "eigen_len": t.ints(eigen_len),
-        "num_mul": t.doubles(np.asarray(info.num_mul)),
-        "num_sub": t.doubles(np.asarray(info.num_sub)),
-        "num_fill": t.doubles(np.asarray(info.num_fill)),
-        "units": t.ints(list(spec.units)),
-        "k": t.ints(np.asarray(spec.k)),
-        "act": t.ints(np.asarray(spec.act)),
-        "dropout": t.doubles(np.asarray(spec.dropout)),
-        "weights": t.floats(model.state_.W),
-        "biases": t.floats(model.state_.B),
-        "has_offset": bool_(offset_col is not None),
+        "num_mul": t.doubles(c.num_mul),
+        "num_sub": t.doubles(c.num_sub),
+        "num_fill": t.doubles(c.num_fill),
+        "units": t.ints(c.units),
+        "k": t.ints(c.k),
+        "act": t.ints(c.act),
+        "dropout": t.doubles(c.dropout),
+        "weights": t.floats(c.W),
+        "biases": t.floats(c.B),
+        "has_offset": bool_(c.offset_column is not None),
         "resp_std": bool_(resp_std),
-        "resp_mean": _jdouble(info.response_mean if resp_std else 0.0),
-        "resp_sd": _jdouble(info.response_sd if resp_std else 1.0),
-        "log_link": bool_(model.task_ == "regression" and model.distribution_ in _LOG_LINK),
-        "autoencoder": bool_(autoencoder),
+        "resp_mean": _jdouble(c.response_mean if resp_std else 0.0),
+        "resp_sd": _jdouble(c.response_sd if resp_std else 1.0),
+        "log_link": bool_(c.log_link),
+        "autoencoder": bool_(c.task == "autoencoder"),
     }
 
 
-def export_java(model: Any, path: str | Path, class_name: str | None = None) -> Path:
+def export_java(model: FittedModel | HasFittedModel, path: str | Path,
+                class_name: str | None = None) -> Path:
     """Write a standalone Java scorer (one ``.java`` file, JDK only) for a fitted model.
 
     Parameters
@@ -465,530 +441,20 @@ def export_java(model: Any, path: str | Path, class_name: str | None = None) -> 
     >>> from dask_deeplearn.export.java import export_java
     >>> java_file = export_java(model, "out/", class_name="MyModel")  # doctest: +SKIP
     """
-    _check_model(model)
-    file, class_name = _resolve_path(model, path, class_name)
+    fitted = _check_model(model)
+    file, class_name = _resolve_path(fitted, path, class_name)
     tables = _Tables(class_name)
-    subs = _constants(model, class_name, tables)
+    subs = _substitutions(ScoringConstants.from_fitted(fitted), class_name, tables)
     subs["holders"] = "\n".join(tables.holders)
-    source = Template(_JAVA_TEMPLATE).substitute(subs)
+    source = Template(_template()).substitute(subs)
     file.write_text(source, encoding="utf-8")
     return file
 
 
 # --------------------------------------------------------------------------- Java source
 
-_JAVA_TEMPLATE = r"""/*
- * Standalone scorer generated by dask_deeplearn.export.java (H2O POJO style).
- * ${description}
- *
- * Needs only the JDK (Java 8+):
- *   javac ${cls}.java
- *   java -cp . ${cls} < input.csv > predictions.csv
- *
- * score0(row, preds): row[i] is the value of column NAMES[i] or, for a categorical column,
- * the index of its level in DOMAINS[i] (-1 or NaN: unknown level, NaN: missing).
- * Classifiers: preds[0] = label index, preds[1..K] = class probabilities.
- * Regressors: preds[0] = prediction.
- * Autoencoders: preds[0..N_INPUTS-1] = reconstruction of the expanded inputs (numerics
- * un-normalised, one-hot slots as raw activations), the columns OUTPUT_NAMES.
- * preds needs getPredsSize() = OUTPUT_NAMES.length entries.
- */
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Reader;
-import java.io.Writer;
-import java.math.BigDecimal;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 
-public class ${cls} {
-
-  // ------------------------------------------------------------------ public model description
-
-  /** "Binomial", "Multinomial", "Regression" or "AutoEncoder". */
-  public static final String MODEL_CATEGORY = "${category}";
-  /** Whether score0 returns an autoencoder's reconstruction. */
-  public static final boolean AUTOENCODER = ${autoencoder};
-  /** Input columns, in the order of the row array of score0. */
-  public static final String[] NAMES = ${names};
-  /** Response column of the training frame. */
-  public static final String RESPONSE_COLUMN = ${response_column};
-  /** Offset column read by main (null when the model has none). */
-  public static final String OFFSET_COLUMN = ${offset_column};
-  /** Class labels (null for a regressor or an autoencoder); DOMAINS[NAMES.length] too, as in H2O. */
-  public static final String[] RESPONSE_DOMAIN = ${response_domain};
-  /** Levels of each input column (null: numeric), then the response domain. */
-  public static final String[][] DOMAINS = domains(${flat_levels}, ${domain_len}, RESPONSE_DOMAIN);
-  /** Number of classes (1 for a regressor or an autoencoder). */
-  public static final int NCLASSES = ${nclasses};
-  /** Binomial model: H2O's max-F1 threshold on p(class 1) (the model's threshold_); NaN otherwise. */
-  public static final double DEFAULT_THRESHOLD = ${threshold};
-  /**
-   * Binomial labels: "threshold" (class 1 when p1 >= DEFAULT_THRESHOLD, as H2O's
-   * DeepLearningEstimator) or "argmax" (the most probable class, the first on a tie, as the
-   * scikit-learn estimators); multinomial labels are always the arg-max; null otherwise.
-   */
-  public static final String LABEL_RULE = ${label_rule};
-  static final boolean ARGMAX_LABELS = ${argmax_labels};
-  /** balance_classes: training-frame class frequencies (null when not balanced). */
-  public static final double[] PRIOR_CLASS_DISTRIB = ${prior};
-  /** balance_classes: balanced-frame class frequencies (null when not balanced). */
-  public static final double[] MODEL_CLASS_DISTRIB = ${model_dist};
-  /** Columns written by main (one per entry of preds). */
-  public static final String[] OUTPUT_NAMES = ${output_names};
-
-  /** Length of the preds array of score0 (H2O's GenModel.getPredsSize). */
-  public int getPredsSize() {
-    return OUTPUT_NAMES.length;
-  }
-
-  // ------------------------------------------------------------------ preprocessing (DataInfo)
-
-  static final int N_INPUTS = ${n_inputs};
-  static final int NUM_START = ${num_start};
-  static final boolean USE_ALL_LEVELS = ${use_all_levels};
-  /** NAMES index of each one-hot categorical, in network input order. */
-  static final int[] CAT_COL = ${cat_col};
-  /** One-hot block starts; CAT_OFF[j + 1] - 1 is the NA slot of block j. */
-  static final int[] CAT_OFF = ${cat_off};
-  /** Per one-hot categorical: raw level index (DOMAINS) -> encoded level. */
-  static final int[][] CAT_MAP = catMap(${cat_map});
-  /** Hashing trick: input slot of each one-hot index (null without hashing). */
-  static final int[] HASH_SLOT = ${hash_slot};
-  /** Per numeric input: NAMES index, kind (0 numeric, 1 label, 2 eigen, 3 binary bit), bit. */
-  static final int[] NUM_COL = ${num_col};
-  static final int[] NUM_KIND = ${num_kind};
-  static final int[] NUM_ARG = ${num_arg};
-  /** Eigen encoding value of each level, per NAMES index (null when not Eigen). */
-  static final double[][] EIGEN = split(${eigen_flat}, ${eigen_len});
-  /** x' = (x - NUM_SUB) * NUM_MUL; a missing x is NUM_FILL. */
-  static final double[] NUM_MUL = ${num_mul};
-  static final double[] NUM_SUB = ${num_sub};
-  static final double[] NUM_FILL = ${num_fill};
-
-  // ------------------------------------------------------------------ network
-
-  /** Layer sizes (inputs, hidden..., outputs). */
-  static final int[] UNITS = ${units};
-  /** Channels per unit of each weight layer (2 for Maxout). */
-  static final int[] K = ${k};
-  /** Activation per weight layer: 0 Tanh, 1 Rectifier, 2 Maxout, 3 linear, 4 softmax. */
-  static final int[] ACT = ${act};
-  /** Hidden dropout ratio per weight layer (activations are scaled by 1 - ratio). */
-  static final double[] DROPOUT = ${dropout};
-  /** Weights, row-major (receiving unit, channel, sending unit), layer after layer. */
-  static final float[] W = ${weights};
-  /** Biases (receiving unit, channel), layer after layer. */
-  static final float[] B = ${biases};
-  static final boolean HAS_OFFSET = ${has_offset};
-  static final boolean RESPONSE_STANDARDIZED = ${resp_std};
-  static final double RESPONSE_MEAN = ${resp_mean};
-  static final double RESPONSE_SD = ${resp_sd};
-  static final boolean LOG_LINK = ${log_link};
-
-  // ------------------------------------------------------------------ scoring
-
-  /** Score one row (no offset; a model with an offset column gets offset 0). */
-  public double[] score0(double[] row, double[] preds) {
-    return score0(row, 0.0, preds);
-  }
-
-  /** Score one row with an offset (used only by a model with an offset column). */
-  public double[] score0(double[] row, double offset, double[] preds) {
-    double[] x = new double[N_INPUTS];
-    for (int j = 0; j < CAT_COL.length; j++) {
-      int[] map = CAT_MAP[j];
-      double v = row[CAT_COL[j]];
-      int code = (v >= 0 && v < map.length) ? map[(int) v] : -1;
-      int width = CAT_OFF[j + 1] - CAT_OFF[j];
-      int slot = code < 0 ? width - 1 : (USE_ALL_LEVELS ? code : code - 1);
-      if (slot < 0) continue;
-      int idx = CAT_OFF[j] + slot;
-      if (HASH_SLOT != null) x[HASH_SLOT[idx]] += 1.0; else x[idx] = 1.0;
-    }
-    for (int m = 0; m < NUM_COL.length; m++) {
-      int col = NUM_COL[m];
-      double v = row[col];
-      int kind = NUM_KIND[m];
-      if (kind != 0) {
-        int n = DOMAINS[col].length;
-        int code = (v >= 0 && v < n) ? (int) v : -1;
-        if (kind == 1) {
-          v = code >= 0 ? (double) code : Double.NaN;
-        } else if (kind == 2) {
-          double[] vec = EIGEN[col];
-          v = (code >= 0 && code < vec.length) ? vec[code] : Double.NaN;
-        } else {
-          v = code >= 0 ? (double) (((code + 1) >> NUM_ARG[m]) & 1) : 0.0;
-        }
-      }
-      double t = Double.isNaN(v) ? (NUM_FILL[m] - NUM_SUB[m]) * NUM_MUL[m] : (v - NUM_SUB[m]) * NUM_MUL[m];
-      x[NUM_START + m] = (float) t;  // the Python scorer builds float32 inputs
-    }
-    double[] out = forward(x, offset);
-    if (AUTOENCODER) {
-      // reconstruction: one-hot slots raw, numerics back in original units (out / mul + sub)
-      for (int j = 0; j < out.length; j++) {
-        preds[j] = j < NUM_START ? out[j] : out[j] / NUM_MUL[j - NUM_START] + NUM_SUB[j - NUM_START];
-      }
-    } else if (NCLASSES > 1) {
-      if (PRIOR_CLASS_DISTRIB != null) {
-        // balance_classes: probabilities back to the training priors (H2O's correction)
-        double sum = 0;
-        for (int c = 0; c < NCLASSES; c++) {
-          double pr = PRIOR_CLASS_DISTRIB[c], md = MODEL_CLASS_DISTRIB[c];
-          if (pr > 0 && md > 0) out[c] *= pr / md;
-          sum += out[c];
-        }
-        for (int c = 0; c < NCLASSES; c++) out[c] /= sum;
-      }
-      for (int c = 0; c < NCLASSES; c++) preds[1 + c] = out[c];
-      int label = 0;
-      if (NCLASSES == 2 && !ARGMAX_LABELS) {
-        label = out[1] >= DEFAULT_THRESHOLD ? 1 : 0;
-      } else {
-        for (int c = 1; c < NCLASSES; c++) if (out[c] > out[label]) label = c;
-      }
-      preds[0] = label;
-    } else {
-      double p = out[0];
-      if (RESPONSE_STANDARDIZED) p = p * RESPONSE_SD + RESPONSE_MEAN;
-      if (LOG_LINK) p = Math.min(Math.exp(p), 1e19);
-      preds[0] = p;
-    }
-    return preds;
-  }
-
-  /**
-   * Scoring-mode forward pass in double precision; returns probabilities, the link output
-   * or an autoencoder's reconstruction of the normalised inputs.
-   */
-  static double[] forward(double[] x, double offset) {
-    double[] a = x;
-    int nLayers = UNITS.length - 1;
-    int wo = 0, bo = 0;
-    for (int l = 0; l < nLayers; l++) {
-      int cols = UNITS[l], rows = UNITS[l + 1], k = K[l], act = ACT[l];
-      double[] z = new double[rows];
-      for (int j = 0; j < rows; j++) {
-        double best = 0.0;
-        for (int c = 0; c < k; c++) {
-          int r = j * k + c;
-          int base = wo + r * cols;
-          double s = 0.0;
-          for (int i = 0; i < cols; i++) s += (double) W[base + i] * a[i];
-          s += (double) B[bo + r];
-          best = c == 0 ? s : Math.max(best, s);
-        }
-        double v = best;
-        if (act == 0) v = Math.tanh(v);
-        else if (act == 1) v = Math.max(v, 0.0);
-        z[j] = v;
-      }
-      if (l < nLayers - 1 && DROPOUT[l] > 0.0) {
-        double keep = 1.0 - DROPOUT[l];
-        for (int j = 0; j < rows; j++) z[j] *= keep;
-      }
-      wo += rows * k * cols;
-      bo += rows * k;
-      a = z;
-    }
-    if (ACT[nLayers - 1] == 4) {
-      double max = a[0];
-      for (int c = 1; c < a.length; c++) max = Math.max(max, a[c]);
-      double sum = 0.0;
-      for (int c = 0; c < a.length; c++) {
-        a[c] = Math.exp(a[c] - max);
-        sum += a[c];
-      }
-      for (int c = 0; c < a.length; c++) a[c] /= sum;
-    } else if (HAS_OFFSET) {
-      double o = RESPONSE_STANDARDIZED ? (offset - RESPONSE_MEAN) / RESPONSE_SD : offset;
-      a[0] += (double) (float) o;  // offsets are float32 in the Python scorer
-    }
-    return a;
-  }
-
-  // ------------------------------------------------------------------ CSV scoring (main)
-
-  public static void main(String[] args) throws IOException {
-    Reader reader = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
-    Csv csv = new Csv(reader);
-    List<String> header = csv.next();
-    if (header == null) {
-      System.err.println("${cls}: empty input, expected a CSV header row");
-      System.exit(2);
-    }
-    if (!header.isEmpty() && header.get(0).startsWith("\uFEFF")) header.set(0, header.get(0).substring(1));
-    Map<String, Integer> position = new HashMap<>();
-    for (int i = 0; i < header.size(); i++) position.putIfAbsent(header.get(i), i);
-    int[] src = new int[NAMES.length];
-    List<String> missing = new ArrayList<>();
-    for (int i = 0; i < NAMES.length; i++) {
-      Integer p = position.get(NAMES[i]);
-      if (p == null) missing.add(NAMES[i]); else src[i] = p;
-    }
-    int offsetSrc = -1;
-    if (HAS_OFFSET && OFFSET_COLUMN != null) {
-      Integer p = position.get(OFFSET_COLUMN);
-      if (p == null) missing.add(OFFSET_COLUMN); else offsetSrc = p;
-    }
-    if (!missing.isEmpty()) {
-      StringBuilder sb = new StringBuilder("${cls}: required column(s) missing from the input: ");
-      for (int i = 0; i < missing.size(); i++) sb.append(i == 0 ? "" : ", ").append('"').append(missing.get(i)).append('"');
-      System.err.println(sb);
-      System.exit(2);
-    }
-    List<Map<String, Integer>> lookup = new ArrayList<>();
-    for (int i = 0; i < NAMES.length; i++) {
-      Map<String, Integer> m = null;
-      if (DOMAINS[i] != null) {
-        m = new HashMap<>();
-        for (int j = 0; j < DOMAINS[i].length; j++) m.putIfAbsent(DOMAINS[i][j], j);
-      }
-      lookup.add(m);
-    }
-    Writer out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
-    for (int c = 0; c < OUTPUT_NAMES.length; c++) {
-      if (c > 0) out.write(',');
-      out.write(csvField(OUTPUT_NAMES[c]));
-    }
-    out.write('\n');
-    ${cls} model = new ${cls}();
-    double[] row = new double[NAMES.length];
-    double[] preds = new double[OUTPUT_NAMES.length];
-    long line = 1;
-    List<String> rec;
-    StringBuilder sb = new StringBuilder();
-    while ((rec = csv.next()) != null) {
-      line++;
-      if (rec.size() == 1 && rec.get(0).isEmpty() && !csv.quoted) continue;  // blank line
-      for (int i = 0; i < NAMES.length; i++) {
-        String s = src[i] < rec.size() ? rec.get(src[i]) : "";
-        Map<String, Integer> m = lookup.get(i);
-        row[i] = m == null ? parseNumber(s) : parseLevel(s, m);
-      }
-      double offset = 0.0;
-      if (offsetSrc >= 0) {
-        offset = parseNumber(offsetSrc < rec.size() ? rec.get(offsetSrc) : "");
-        if (Double.isNaN(offset) || Double.isInfinite(offset)) {
-          out.flush();
-          System.err.println("${cls}: offset column \"" + OFFSET_COLUMN + "\" has a missing or infinite value on line " + line);
-          System.exit(1);
-        }
-      }
-      model.score0(row, offset, preds);
-      sb.setLength(0);
-      if (AUTOENCODER) {
-        for (int c = 0; c < preds.length; c++) {
-          if (c > 0) sb.append(',');
-          sb.append(Double.toString(preds[c]));
-        }
-      } else if (NCLASSES > 1) {
-        sb.append(csvField(RESPONSE_DOMAIN[(int) preds[0]]));
-        for (int c = 1; c <= NCLASSES; c++) sb.append(',').append(Double.toString(preds[c]));
-      } else {
-        sb.append(Double.toString(preds[0]));
-      }
-      sb.append('\n');
-      out.write(sb.toString());
-    }
-    out.flush();
-  }
-
-  /** A numeric cell: empty or unparsable = missing (NaN); true/false = 1/0. */
-  static double parseNumber(String s) {
-    s = s.trim();
-    if (s.isEmpty()) return Double.NaN;
-    try {
-      return Double.parseDouble(s);
-    } catch (NumberFormatException e) {
-      if (s.equalsIgnoreCase("true")) return 1.0;
-      if (s.equalsIgnoreCase("false")) return 0.0;
-      return Double.NaN;
-    }
-  }
-
-  /** A categorical cell: level index, NaN when empty, -1 when not a training level. */
-  static double parseLevel(String s, Map<String, Integer> levels) {
-    if (s.isEmpty()) return Double.NaN;
-    Integer i = levels.get(s);
-    if (i == null) {
-      // a number matches a level written as an integer (2.0 -> "2"), as in Python
-      try {
-        double d = Double.parseDouble(s.trim());
-        if (!Double.isInfinite(d) && d == Math.rint(d)) i = levels.get(new BigDecimal(d).toBigInteger().toString());
-      } catch (NumberFormatException e) {
-        i = null;
-      }
-    }
-    return i == null ? -1.0 : (double) i;
-  }
-
-  static String csvField(String s) {
-    boolean quote = s.isEmpty() ? false : (s.charAt(0) == ' ' || s.charAt(s.length() - 1) == ' ');
-    for (int i = 0; i < s.length() && !quote; i++) {
-      char ch = s.charAt(i);
-      quote = ch == ',' || ch == '"' || ch == '\n' || ch == '\r';
-    }
-    return quote ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
-  }
-
-  /** Minimal RFC 4180 reader: quoted fields may hold commas, quotes ("") and line breaks. */
-  static final class Csv {
-    private final Reader in;
-    private int pushed = -2;
-    /** Whether the last record had a quoted field. */
-    boolean quoted;
-
-    Csv(Reader in) {
-      this.in = in;
-    }
-
-    private int read() throws IOException {
-      if (pushed != -2) {
-        int c = pushed;
-        pushed = -2;
-        return c;
-      }
-      return in.read();
-    }
-
-    List<String> next() throws IOException {
-      int c = read();
-      if (c == -1) return null;
-      List<String> fields = new ArrayList<>();
-      StringBuilder sb = new StringBuilder();
-      boolean inQuoted = false;
-      quoted = false;
-      while (true) {
-        if (c == '"' && sb.length() == 0 && !inQuoted) {
-          inQuoted = true;
-          quoted = true;
-          while (true) {
-            c = read();
-            if (c == -1) break;
-            if (c == '"') {
-              c = read();
-              if (c == '"') {
-                sb.append('"');
-                continue;
-              }
-              break;
-            }
-            sb.append((char) c);
-          }
-          continue;
-        }
-        if (c == ',') {
-          fields.add(sb.toString());
-          sb.setLength(0);
-          inQuoted = false;
-          c = read();
-          continue;
-        }
-        if (c == '\n' || c == -1) {
-          fields.add(sb.toString());
-          return fields;
-        }
-        if (c == '\r') {
-          int d = read();
-          if (d != '\n') pushed = d;
-          fields.add(sb.toString());
-          return fields;
-        }
-        sb.append((char) c);
-        c = read();
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ table decoding
-
-  private static ByteBuffer bytes(String[][] groups) {
-    StringBuilder sb = new StringBuilder();
-    for (String[] g : groups) for (String s : g) sb.append(s);
-    return ByteBuffer.wrap(Base64.getDecoder().decode(sb.toString())).order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  static float[] f32(int n, String[]... groups) {
-    float[] v = new float[n];
-    bytes(groups).asFloatBuffer().get(v);
-    return v;
-  }
-
-  static double[] f64(int n, String[]... groups) {
-    double[] v = new double[n];
-    bytes(groups).asDoubleBuffer().get(v);
-    return v;
-  }
-
-  static int[] i32(int n, String[]... groups) {
-    int[] v = new int[n];
-    bytes(groups).asIntBuffer().get(v);
-    return v;
-  }
-
-  static String[] strs(int n, String[]... groups) {
-    ByteBuffer bb = bytes(groups);
-    String[] v = new String[n];
-    for (int i = 0; i < n; i++) {
-      int len = bb.getInt();
-      if (len < 0) continue;
-      byte[] b = new byte[len];
-      bb.get(b);
-      v[i] = new String(b, StandardCharsets.UTF_8);
-    }
-    return v;
-  }
-
-  static String[][] domains(String[] flat, int[] len, String[] response) {
-    String[][] d = new String[len.length + 1][];
-    int p = 0;
-    for (int i = 0; i < len.length; i++) {
-      if (len[i] < 0) continue;
-      d[i] = new String[len[i]];
-      System.arraycopy(flat, p, d[i], 0, len[i]);
-      p += len[i];
-    }
-    d[len.length] = response;
-    return d;
-  }
-
-  static double[][] split(double[] flat, int[] len) {
-    double[][] d = new double[len.length][];
-    int p = 0;
-    for (int i = 0; i < len.length; i++) {
-      if (len[i] < 0) continue;
-      d[i] = new double[len[i]];
-      System.arraycopy(flat, p, d[i], 0, len[i]);
-      p += len[i];
-    }
-    return d;
-  }
-
-  private static int[][] catMap(int[] flat) {
-    int[][] m = new int[CAT_COL.length][];
-    int p = 0;
-    for (int j = 0; j < CAT_COL.length; j++) {
-      int n = DOMAINS[CAT_COL[j]].length;
-      m[j] = new int[n];
-      System.arraycopy(flat, p, m[j], 0, n);
-      p += n;
-    }
-    return m;
-  }
-
-  // ------------------------------------------------------------------ data holders
-
-${holders}}
-"""
+def _template() -> str:
+    """The scorer's Java source with ``${name}`` placeholders (``templates/scorer.java.txt``)."""
+    return resources.files(__package__).joinpath("templates", "scorer.java.txt").read_text(
+        encoding="utf-8")

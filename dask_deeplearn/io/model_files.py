@@ -9,8 +9,9 @@ A model is saved as a directory or as a ``.zip`` holding
   (plus ``AA.npy``, the running mean activations of a sparse autoencoder).
 
 Loading never unpickles and never evaluates anything from the file: JSON is parsed,
-arrays are read with ``np.load(allow_pickle=False)``, and the estimator class is looked up
-in a fixed table. A damaged, truncated, pickle-bearing or newer-format file is refused
+arrays are read with ``np.load(allow_pickle=False)``; the file names its estimator class,
+which :func:`dask_deeplearn.load_model` looks up in a fixed table (this module reads and
+writes :class:`~dask_deeplearn.model.FittedModel` values and knows no estimator). A damaged, truncated, pickle-bearing or newer-format file is refused
 with a :class:`~dask_deeplearn.exceptions.ModelFileError` naming the file and the problem.
 Sizes are checked before anything is decompressed: ``model.json`` may declare at most
 128 MiB, and each array's declared size and ``.npy`` header must match the float32 shape the
@@ -27,64 +28,79 @@ import io
 import json
 import math
 import os
-import re
 import uuid
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ModelFileError, NotFittedError
+from ..exceptions import ModelFileError
 from ..metrics._model_metrics import ModelMetrics
+from ..model import (
+    INIT_ONLY_PARAMS,
+    FittedModel,
+    HasFittedModel,
+    as_fitted,
+    check_stable,
+    storable_params,
+)
 from ..network import ModelState, NetworkSpec
 from ..preprocessing import DataInfo
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "model_to_files"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "write_model", "read_model",
+           "model_to_files"]
 
-FORMAT = "dask_deeplearn.model"
-#: bumped when a file written by this version cannot be read by older versions
-FORMAT_VERSION = 1
-_ARRAYS = ("W", "B", "OW", "OB")
-_JSON = "model.json"
-#: largest model.json read (its size is checked before it is decompressed)
-_MAX_JSON_BYTES = 128 << 20
-#: room for a ``.npy`` header (numpy writes at most 64 KiB of it)
-_NPY_HEADER_MAX = 1 << 16
-
-#: fitted attributes stored as plain JSON values
-_FITTED_SCALARS = (
-    "task_", "distribution_", "seed_", "nthreads_", "stop_reason_", "n_iter_", "epochs_",
-    "run_time_", "events_", "backend_", "n_features_in_", "response_column_",
-    "_n_raw_features", "_fit_had_names", "_raw_feature_names",
+from ._targets import (  # noqa: F401  (_inside: the checkpoint writer's name check)
+    _ARRAYS,
+    _JSON,
+    _MAX_JSON_BYTES,
+    _NPY_HEADER_MAX,
+    FORMAT,
+    FORMAT_VERSION,
+    _alive,
+    _fsync_dir,
+    _inside,
+    _remove_ours,
+    _save_target,
+    _siblings,
+    _write_file,
 )
 
+#: fitted attributes stored under "fitted" as plain JSON values: file name -> FittedModel
+#: field (the estimators' attribute names, as the format has always used)
+_FITTED_FIELDS = {
+    "task_": "task", "distribution_": "distribution", "seed_": "seed",
+    "nthreads_": "nthreads", "stop_reason_": "stop_reason", "n_iter_": "iterations",
+    "epochs_": "epochs", "run_time_": "run_time", "events_": "events",
+    "backend_": "backend", "n_features_in_": "n_features_in",
+    "response_column_": "response_column", "_n_raw_features": "n_raw_features",
+    "_fit_had_names": "had_names", "_raw_feature_names": "raw_feature_names",
+    "classes_": "classes", "feature_names_in_": "feature_names_in",
+    "worker_rows_": "worker_rows",
+}
+#: fields whose key is written only when set (as the estimators' attributes they were)
+_OPTIONAL = frozenset({"backend", "n_features_in", "had_names", "raw_feature_names",
+                       "classes", "feature_names_in", "worker_rows"})
 
-def _estimator_classes() -> dict[str, type]:
-    from ..estimators import (
-        DeepLearningAutoEncoder,
-        DeepLearningClassifier,
-        DeepLearningEstimator,
-        DeepLearningRegressor,
-    )
 
-    return {c.__name__: c for c in (DeepLearningClassifier, DeepLearningRegressor,
-                                     DeepLearningEstimator, DeepLearningAutoEncoder)}
-
-
-#: parameters that only initialise a fit: once trained their effect is in the weights, so a
-#: model object or frame there is stored as None (a path is kept)
-_INIT_ONLY = ("checkpoint", "pretrained_autoencoder", "initial_weights", "initial_biases")
+def _recorded(model: FittedModel, field: str) -> bool:
+    """Whether ``field`` is stored: optional fields when set; the response column of a
+    ``train`` fit (even None), never one of a ``fit(X, y)``."""
+    if field == "response_column":
+        return model.response_column is not None or (model.had_names is True
+                                                      and model.n_raw_features is None)
+    return field not in _OPTIONAL or getattr(model, field) is not None
 
 
 #: parameters that name places (an address, folders, files): never taken from a model file,
 #: a loaded model has the default (None) and a fit on it uses what the caller sets
-_PLACES = ("scheduler_address", "export_checkpoints_dir", *_INIT_ONLY)
+_PLACES = ("scheduler_address", "export_checkpoints_dir", *INIT_ONLY_PARAMS)
 
 
-def _without_places(params: dict[str, Any], where: Path) -> dict[str, Any]:
+def _without_places(params: dict[str, Any], where: Path, stacklevel: int) -> dict[str, Any]:
     """``params`` read from a file, with places reset and an unusable ``model_id`` dropped."""
     from ..params import ModelId
 
@@ -93,15 +109,9 @@ def _without_places(params: dict[str, Any], where: Path) -> dict[str, Any]:
     if model_id is not None and not ModelId().accepts(model_id):
         warnings.warn(f"{where}: the model_id {model_id!r} stored in the file is not a valid "
                       "model id (it could name a path); the model is loaded with "
-                      "model_id=None.", UserWarning, stacklevel=4)
+                      "model_id=None.", UserWarning, stacklevel=stacklevel)
         out["model_id"] = None
     return out
-
-
-def _storable(name: str, value: Any) -> Any:
-    if name in _INIT_ONLY and value is not None and not isinstance(value, (str, os.PathLike)):
-        return None
-    return value
 
 
 def _jsonable(v: Any) -> Any:
@@ -131,14 +141,9 @@ def _unjson(v: Any) -> Any:
     return v
 
 
-def _user_params(model: Any) -> dict[str, Any]:
-    out = {}
-    for name, value in model.get_params(deep=False).items():
-        value = _storable(name, value)
-        if callable(value):
-            value = None  # functions are never stored (a loaded model has none)
-        out[name] = _jsonable(os.fspath(value) if isinstance(value, os.PathLike) else value)
-    return out
+def _user_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: _jsonable(os.fspath(value) if isinstance(value, os.PathLike) else value)
+            for name, value in storable_params(params).items()}
 
 
 def _history_json(history: pd.DataFrame) -> dict[str, Any]:
@@ -158,43 +163,35 @@ def _history_frame(d: dict[str, Any]) -> pd.DataFrame:
     return h
 
 
-def model_to_files(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The JSON document and the arrays describing a fitted estimator."""
-    if not hasattr(model, "state_"):
-        raise NotFittedError(f"Only fitted models can be saved; fit this {type(model).__name__} first.")
+def model_to_files(model: FittedModel) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The JSON document and the arrays describing a fitted model.
+
+    Raises
+    ------
+    UnstableModelError
+        The weights are not finite (an unstable model is never saved).
+    """
     from .. import __version__
-    from ..export import check_stable
 
     check_stable(model, "save")
-    state: ModelState = model.state_
-    spec = state.spec
-    fitted = {name: _jsonable(getattr(model, name)) for name in _FITTED_SCALARS
-              if hasattr(model, name)}
-    if hasattr(model, "classes_"):
-        fitted["classes_"] = _jsonable(list(model.classes_))
-    if hasattr(model, "feature_names_in_"):
-        fitted["feature_names_in_"] = _jsonable(list(model.feature_names_in_))
-    if hasattr(model, "worker_rows_"):
-        fitted["worker_rows_"] = _jsonable(model.worker_rows_)
+    state: ModelState = model.state
+    fitted = {name: _jsonable(getattr(model, field)) for name, field in _FITTED_FIELDS.items()
+              if _recorded(model, field)}
+    # "checkpoint" is never stored: a loaded model continues from itself, not its source
+    params = {k: v for k, v in storable_params(model.params).items() if k != "checkpoint"}
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
-        "estimator": type(model).__name__,
-        "params": _user_params(model),
-        "effective_params": _jsonable({k: _storable(k, v) for k, v in model.params_.items()
-                                       if not callable(v) and k != "checkpoint"}),
-        "data_info": model.data_info_.to_dict(),
-        "network": {
-            "units": list(spec.units), "activation": spec.activation, "output": spec.output,
-            "hidden_dropout_ratios": list(spec.hidden_dropout_ratios),
-            "input_dropout_ratio": spec.input_dropout_ratio,
-            "processed": int(state.processed),
-        },
+        "estimator": model.estimator,
+        "params": _user_params(dict(model.user_params)),
+        "effective_params": _jsonable(params),
+        "data_info": model.data_info.to_dict(),
+        "network": {**state.spec.to_dict(), "processed": int(state.processed)},
         "fitted": fitted,
-        "scoring_history": _history_json(model.scoring_history_),
-        "training_metrics": None if model.training_metrics_ is None else model.training_metrics_.to_dict(),
-        "validation_metrics": None if model.validation_metrics_ is None else model.validation_metrics_.to_dict(),
+        "scoring_history": _history_json(model.scoring_history),
+        "training_metrics": None if model.training_metrics is None else model.training_metrics.to_dict(),
+        "validation_metrics": None if model.validation_metrics is None else model.validation_metrics.to_dict(),
         "arrays": {name: {"shape": list(a.shape), "dtype": str(a.dtype)}
                    for name, a in state.arrays().items()},
     }
@@ -207,191 +204,21 @@ def _npy_bytes(a: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-#: every member a model file may hold
-_MEMBERS = frozenset({_JSON, *(f"{a}.npy" for a in (*_ARRAYS, "AA"))})
-
-
-def _default_name(model: Any) -> str:
+def _default_name(model: FittedModel) -> str:
     """The name of a model inside a folder: its ``model_id``, else its class name."""
-    return getattr(model, "model_id", None) or type(model).__name__
+    return model.model_id or model.estimator
 
 
-def _inside(folder: Path, name: str, what: str = "model_id") -> Path:
-    """``folder / name``, refusing a name that would leave ``folder`` (``..``, ``/``)."""
-    target = folder / name
-    if (os.path.isabs(name) or target.parent != folder or name in ("", ".", "..")
-            or os.path.realpath(target.parent) != os.path.realpath(folder)):
-        raise ValueError(f"{what}={name!r} cannot name a file inside {folder}: a name must "
-                         "not contain a path separator or be '.' or '..'.")
-    return target
-
-
-def _our_json(raw: bytes) -> bool:
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
-
-
-def _existing_model(path: Path) -> str | None:
-    """``"zip"`` or ``"dir"`` when ``path`` is a model this package saved, else None.
-
-    Raises
-    ------
-    FileExistsError
-        ``path`` is a model directory that also holds other files (never replaced).
-    """
-    if path.is_dir():
-        names = set(os.listdir(path))
-        if _JSON not in names:
-            return None
-        foreign = sorted(names - _MEMBERS)
-        if foreign:
-            raise FileExistsError(
-                f"{path} holds files that are not part of a saved model ({', '.join(foreign)}); "
-                "saving never replaces or deletes them: choose another path.")
-        json_path = path / _JSON
-        if json_path.stat().st_size > _MAX_JSON_BYTES or not _our_json(json_path.read_bytes()):
-            return None
-        return "dir"
-    if not path.is_file() or not zipfile.is_zipfile(path):
-        return None
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            if (_JSON not in infos or not set(infos) <= _MEMBERS
-                    or infos[_JSON].file_size > _MAX_JSON_BYTES):
-                return None
-            return "zip" if _our_json(zf.read(_JSON)) else None
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-
-
-#: our temporary names next to a target: ``.<name>.tmp-<pid>-<hex>`` while a save writes,
-#: ``.<name>.old-<pid>-<hex>`` for the previous directory model while it is replaced
-#: (older versions wrote ``.<name>.tmp-<hex>`` without the process id)
-def _siblings(target: Path, kind: str) -> list[tuple[Path, int | None]]:
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.{kind}-(?:(\d+)-)?[0-9a-f]{{8}}")
-    parent = target.parent
-    out = []
-    for entry in os.listdir(parent) if parent.is_dir() else ():
-        m = pattern.fullmatch(entry)
-        if m:
-            out.append((parent / entry, None if m.group(1) is None else int(m.group(1))))
-    return sorted(out, key=lambda item: item[0].lstat().st_mtime)
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _remove_ours(path: Path) -> None:
-    """Remove a temporary file or model directory of ours; leave anything else in it."""
-    try:
-        if path.is_dir() and not path.is_symlink():
-            for name in os.listdir(path):
-                if name in _MEMBERS:
-                    os.unlink(path / name)
-            os.rmdir(path)  # fails, keeping it, when someone else's file is inside
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
-
-
-def _save_target(path: str | os.PathLike, name: str, *, force: bool,
-                 force_hint: str = "force=True") -> tuple[Path, str]:
-    """Where a save of a model called ``name`` to ``path`` writes, and in which form.
-
-    Writes nothing. ``path`` is a folder (an existing directory that is not a saved model,
-    or a path ending with a separator) -> ``<path>/<name>.zip``; otherwise ``path`` itself,
-    a zip for a ``.zip`` name or an existing zip model, else a directory.
-
-    Returns
-    -------
-    tuple of (pathlib.Path, str)
-        The target and ``"zip"`` or ``"dir"``.
-
-    Raises
-    ------
-    FileExistsError
-        The target exists and is not a saved model (never replaced), is a model directory
-        holding other files, or is a model and ``force`` is False.
-    FileNotFoundError
-        The directory the target goes in does not exist.
-    """
-    raw = os.fspath(path)
-    path = Path(raw)
-    is_folder = raw.endswith((os.sep, "/")) or (path.is_dir() and not (path / _JSON).exists())
-    if is_folder:
-        if path.exists() and not path.is_dir():
-            raise FileExistsError(f"Cannot save the model into {path}: it is a file, not a folder.")
-        if not path.is_dir() and not path.parent.is_dir():
-            raise FileNotFoundError(f"Cannot save the model into {path}: neither it nor "
-                                    f"{path.parent} exists.")
-        _inside(path, name)
-        target = _inside(path, name if name.lower().endswith(".zip") else f"{name}.zip")
-        parent = path
-    else:
-        target = path
-        parent = path.parent if str(path.parent) else Path(".")
-        if not parent.is_dir():
-            raise FileNotFoundError(
-                f"Cannot save the model to {path}: directory {parent} does not exist.")
-    if os.path.lexists(target):
-        kind = _existing_model(target)
-        if kind is None:
-            raise FileExistsError(
-                f"{target} exists and is not a dask_deeplearn model; saving never replaces "
-                "other files (not even with " + force_hint + "): choose another path.")
-        if not force:
-            raise FileExistsError(f"{target} already holds a saved model; pass {force_hint} "
-                                  "to replace it.")
-        return target, kind
-    olds = [p for p, pid in _siblings(target, "old") if not _alive(pid)]
-    if olds and not force:
-        raise FileExistsError(
-            f"A previous save to {target} was interrupted: the model before it is at "
-            f"{olds[-1]}. Rename it back to {target.name} to keep it, or pass {force_hint} "
-            "to replace it.")
-    return target, "zip" if target.suffix.lower() == ".zip" else "dir"
-
-
-def save_model(model: Any, path: str | os.PathLike, *, force: bool = False) -> Path:
+def save_model(model: FittedModel | HasFittedModel, path: str | os.PathLike, *,
+               force: bool = False) -> Path:
     """Save a fitted model atomically, never touching files this package did not write.
 
     Follows H2O's ``h2o.save_model(model, path, force=False)``.
 
     Parameters
     ----------
-    model : fitted DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
+    model : FittedModel or fitted estimator
+        The model, or an estimator holding one (``model_``).
     path : str or PathLike
         * an existing folder that is not itself a saved model, or a path ending with a
           path separator (the folder is then created): the model is written inside it as
@@ -416,7 +243,15 @@ def save_model(model: Any, path: str | os.PathLike, *, force: bool = False) -> P
         The target exists and is not a saved model, or is one and ``force`` is False.
     FileNotFoundError
         The directory the target goes in does not exist.
+    NotFittedError
+        ``model`` is an estimator that is not fitted.
     """
+    return write_model(as_fitted(model, "Only fitted models can be saved; fit this {name} "
+                                        "first."), path, force=force)
+
+
+def write_model(model: FittedModel, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write ``model`` to ``path`` (see :func:`save_model`, which also takes estimators)."""
     doc, arrays = model_to_files(model)
     raw = os.fspath(path)
     if raw.endswith((os.sep, "/")) and Path(raw).parent.is_dir():
@@ -574,32 +409,34 @@ class _Reader:
             self.zip.close()
 
 
-def load_model(path: str | os.PathLike) -> Any:
-    """Load a model saved by :func:`save_model` (or ``model.save``).
+def read_model(path: str | os.PathLike, *, estimators: Mapping[str, str] | None = None,
+               stacklevel: int = 1) -> FittedModel:
+    """Read a model saved by :func:`save_model` (or ``model.save``) as a fitted model.
+
+    :func:`dask_deeplearn.load_model` wraps it in its estimator class.
 
     Parameters
     ----------
     path : str or PathLike
         The model directory or ``.zip``.
+    estimators : mapping of str to str, optional
+        The estimator class names a file may name, each with its binomial label rule
+        (``"threshold"`` or ``"argmax"``); another name is refused. None: any name, with
+        the ``"threshold"`` rule.
+    stacklevel : int, default=1
+        Frames above the caller that warnings point at (1: the caller of ``read_model``).
 
     Returns
     -------
-    DeepLearningClassifier, DeepLearningRegressor or DeepLearningEstimator
-        Fitted, predicting exactly as the saved model did. Parameters that name places
-        (``scheduler_address``, ``export_checkpoints_dir`` and the paths of
-        ``checkpoint``, ``pretrained_autoencoder``, ``initial_weights``,
-        ``initial_biases``) are never taken from the file: they are None, so training
-        the loaded model further connects and writes only where the caller says. The
-        stored ``model_id`` is kept as the model's name when it is a valid id (else None,
-        with a warning); a fit with ``checkpoint=<file>`` uses the caller's ``model_id``,
-        never the file's.
+    FittedModel
+        Predicting exactly as the saved model did; parameters that name places are None
+        and an invalid stored ``model_id`` is dropped with a warning (see
+        :func:`dask_deeplearn.load_model`).
 
     Raises
     ------
     FileNotFoundError
-        Nothing at ``path``. When a directory save to it was killed between its two
-        renames, the message names the hidden ``.<name>.old-*`` backup holding the
-        previous model (it is never loaded in place of ``path``).
+        Nothing at ``path`` (the message names the backup of an interrupted save).
     ModelFileError
         The file is not a model, is damaged or truncated, holds pickled objects, or was
         written by a newer version of dask_deeplearn.
@@ -625,53 +462,53 @@ def load_model(path: str | os.PathLike) -> Any:
                 f"{FORMAT_VERSION}. Upgrade dask_deeplearn to load it."
             )
         try:
-            return _build(doc, reader)
+            return _build(doc, reader, estimators, stacklevel)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFileError):
                 raise
-            raise ModelFileError(f"{path}: {_JSON} is inconsistent ({type(exc).__name__}: {exc}).") from None
+            raise inconsistent(path, exc) from None
     finally:
         reader.close()
 
 
-def _build(doc: dict[str, Any], reader: _Reader) -> Any:
-    classes = _estimator_classes()
+def inconsistent(path: Path, exc: Exception) -> ModelFileError:
+    """The error for a ``model.json`` whose content does not fit together."""
+    return ModelFileError(f"{path}: {_JSON} is inconsistent ({type(exc).__name__}: {exc}).")
+
+
+def _build(doc: dict[str, Any], reader: _Reader, estimators: Mapping[str, str] | None,
+           stacklevel: int) -> FittedModel:
     name = doc["estimator"]
-    if name not in classes:
+    if estimators is not None and name not in estimators:
         raise ModelFileError(f"{reader.path}: unknown estimator {name!r}; expected one of "
-                             f"{sorted(classes)}.")
+                             f"{sorted(estimators)}.")
     params = _unjson(doc["params"])
     if not isinstance(params, dict):
         raise TypeError("'params' is not a mapping")
-    model = classes[name](**_without_places(params, reader.path))
-    net = doc["network"]
-    spec = NetworkSpec(
-        units=tuple(net["units"]), activation=net["activation"], output=net["output"],
-        hidden_dropout_ratios=tuple(net["hidden_dropout_ratios"]),
-        input_dropout_ratio=float(net["input_dropout_ratio"]),
-    )
+    user = _without_places(params, reader.path, stacklevel + 3)
+    spec = NetworkSpec.from_dict(doc["network"])
     shapes = {"W": (spec.n_weights,), "B": (spec.n_biases,), "OW": (2, spec.n_weights),
               "OB": (2, spec.n_biases)}
     arrays = {k: reader.array(k, shapes[k]) for k in _ARRAYS}
     if "AA" in doc.get("arrays", {}):  # a sparse autoencoder's running mean activations
         arrays["AA"] = reader.array("AA", (spec.n_biases,))
-    model.state_ = ModelState(spec=spec, processed=int(net["processed"]), **arrays)
-    model.data_info_ = DataInfo.from_dict(doc["data_info"])
+    state = ModelState(spec=spec, processed=int(doc["network"]["processed"]), **arrays)
     eff = _unjson(doc["effective_params"])
     if not isinstance(eff, dict):
         raise TypeError("'effective_params' is not a mapping")
-    eff = {**eff, **{name: None for name in _PLACES}, "model_id": model.model_id}
-    model.params_ = eff
-    for key, value in _unjson(doc["fitted"]).items():
-        if key == "classes_":
-            value = np.asarray(value)
-        elif key == "feature_names_in_":
-            value = np.asarray(value, dtype=object)
-        setattr(model, key, value)
-    if hasattr(model, "classes_"):
-        model.n_classes_ = len(model.classes_)
-    model.scoring_history_ = _history_frame(doc["scoring_history"])
+    eff = {**eff, **{p: None for p in _PLACES}, "model_id": user.get("model_id")}
+    fitted = {_FITTED_FIELDS[key]: value for key, value in _unjson(doc["fitted"]).items()
+              if key in _FITTED_FIELDS}
+    if fitted.get("classes") is not None:
+        fitted["classes"] = np.asarray(fitted["classes"])
+    if fitted.get("feature_names_in") is not None:
+        fitted["feature_names_in"] = np.asarray(fitted["feature_names_in"], dtype=object)
     tm, vm = doc.get("training_metrics"), doc.get("validation_metrics")
-    model.training_metrics_ = None if tm is None else ModelMetrics.from_dict(tm)
-    model.validation_metrics_ = None if vm is None else ModelMetrics.from_dict(vm)
-    return model
+    return FittedModel(
+        estimator=name, user_params=user, state=state,
+        data_info=DataInfo.from_dict(doc["data_info"]), params=eff,
+        label_rule="threshold" if estimators is None else estimators[name],
+        scoring_history=_history_frame(doc["scoring_history"]),
+        training_metrics=None if tm is None else ModelMetrics.from_dict(tm),
+        validation_metrics=None if vm is None else ModelMetrics.from_dict(vm),
+        **{"classes": None, **fitted})

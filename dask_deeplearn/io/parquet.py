@@ -10,15 +10,21 @@ from typing import Any, Sequence
 import pandas as pd
 
 from ..exceptions import DataError
+from ..model import FittedModel, HasFittedModel, as_fitted
+from ..scorer import Scorer
 
 __all__ = ["score_parquet", "input_columns"]
 
 
-def input_columns(model: Any) -> list[str]:
+_NOT_FITTED = ("This {name} instance is not fitted yet. Call 'fit' (or 'train') with "
+               "appropriate arguments before using this estimator.")
+
+
+def input_columns(model: FittedModel | HasFittedModel) -> list[str]:
     """Columns a fitted model reads when scoring (features, and the offset column)."""
-    info = model.data_info_
-    cols = [str(c) for c in info.used_columns]
-    offset = model.params_.get("offset_column")
+    fitted = as_fitted(model, _NOT_FITTED)
+    cols = [str(c) for c in fitted.data_info.used_columns]
+    offset = fitted.params.get("offset_column")
     if offset is not None and offset not in cols:
         cols.append(str(offset))
     return cols
@@ -77,8 +83,9 @@ def prepare_output(dst: str | os.PathLike, *, overwrite: bool,
         fs.rm(name)
 
 
-def _score_partition(part: pd.DataFrame, model: Any, keep: list[str], features: list[str]) -> pd.DataFrame:
-    pred = model._predict_pandas(part[features], "h2o")
+def _score_partition(part: pd.DataFrame, scorer: Scorer, keep: list[str],
+                     features: list[str]) -> pd.DataFrame:
+    pred = scorer.predict_pandas(part[features], "h2o")
     if not keep:
         return pred.reset_index(drop=True)
     out = part[keep].copy()
@@ -89,7 +96,7 @@ def _score_partition(part: pd.DataFrame, model: Any, keep: list[str], features: 
 
 
 def score_parquet(
-    model: Any,
+    model: FittedModel | HasFittedModel,
     src: str | os.PathLike,
     dst: str | os.PathLike,
     *,
@@ -111,7 +118,7 @@ def score_parquet(
 
     Parameters
     ----------
-    model : fitted estimator
+    model : FittedModel or fitted estimator
     src, dst : str or PathLike
         Input dataset (a directory, glob or list understood by ``read_parquet``) and
         output directory.
@@ -144,7 +151,7 @@ def score_parquet(
 
     from ..distributed.predict import model_handle
 
-    model._check_fitted()
+    scorer = Scorer.from_fitted(as_fitted(model, _NOT_FITTED))
     features = list(columns) if columns is not None else input_columns(model)
     keep = [str(c) for c in (keep or [])]
     try:
@@ -167,12 +174,12 @@ def score_parquet(
             raise DataError(f"The output {dst!s} is the input {src!s} or holds it; choose "
                             "another output folder.")
     prepare_output(dst, overwrite=overwrite, storage_options=storage_options)
-    pred_meta = model._predict_meta("h2o")
+    pred_meta = scorer.meta("h2o")
     meta = ddf._meta[keep].copy() if keep else pd.DataFrame()
     for c in pred_meta.columns:
         meta[c] = pred_meta[c]
     meta = meta.reset_index(drop=True)
-    handle = model_handle(model._scorer(), client=client)  # no sklearn/numba on workers
+    handle = model_handle(scorer, client=client)  # no sklearn/numba on workers
     out = ddf.map_partitions(_score_partition, handle, keep, features, meta=meta,
                              align_dataframes=False)
     # one output file per input file: no fusing of small files into bigger partitions

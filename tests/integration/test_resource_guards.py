@@ -122,7 +122,7 @@ def chunk_models():
 
 
 def _outputs(frame, reg, clf, ae):
-    dense = Scorer.from_model(reg)
+    dense = Scorer.from_fitted(reg.model_)
     dense.fast = False
     X = reg.data_info_.transform_X(frame)
     return {
@@ -130,7 +130,7 @@ def _outputs(frame, reg, clf, ae):
         "regression (dense)": dense.raw(frame),
         "classification (fused)": clf.predict_proba(frame),
         "forward": forward(reg.state_.spec, reg.state_.W, reg.state_.B, X),
-        "deepfeatures": Scorer.from_model(reg).deepfeatures(X, 1),
+        "deepfeatures": Scorer.from_fitted(reg.model_).deepfeatures(X, 1),
         "reconstruction": np.asarray(ae.reconstruct(frame)),
         "anomaly": np.asarray(ae.anomaly(frame)),
         "autoencoder features": np.asarray(ae.transform(frame)),
