@@ -15,19 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..model import FittedModel
-from ..network import ACT_LINEAR, ACT_MAXOUT, ACT_RECTIFIER, ACT_SOFTMAX, ACT_TANH
+from ..kernels import activations as _activations
 from ..training.scoring import LOG_LINK
 
 __all__ = ["ACTIVATIONS", "NUM_KINDS", "CATEGORIES", "ScoringConstants"]
 
 #: activation name -> the code the network spec uses (``NetworkSpec.act``)
-ACTIVATIONS = {
-    "tanh": ACT_TANH,
-    "rectifier": ACT_RECTIFIER,
-    "maxout": ACT_MAXOUT,
-    "linear": ACT_LINEAR,
-    "softmax": ACT_SOFTMAX,
-}
+ACTIVATIONS = {name: act.code for name, act in _activations.ACTIVATIONS.items()}
 #: activation code -> name
 ACTIVATION_NAMES = {code: name for name, code in ACTIVATIONS.items()}
 
