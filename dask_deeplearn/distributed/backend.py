@@ -33,9 +33,18 @@ from ..metrics import merge_partials
 from ..network import ModelState
 from ..training.balance import MODEL_KEY
 from ..training.local import stratified_validation
+from ..training.plan import (
+    FitPlan,
+    balance_seed,
+    balanced_with_redraws,
+    no_rows_error,
+    sample_fraction,
+    thread_count,
+)
 from . import tasks
 from .dashboard import progress_topic
 from .monitor import FitMonitor
+from .session import training_workers
 
 __all__ = ["ClusterLostError", "DaskBackend", "average_states", "plan_blocks", "replica_fits"]
 
@@ -90,7 +99,7 @@ def replica_fits(nbytes: int, memory_limits: list[int]) -> bool:
 
 
 def average_states(states: list[ModelState], weights: list[float]) -> ModelState:
-    """Weighted mean of weights, biases and optimiser state (model averaging, §7.3).
+    """Weighted mean of weights, biases and optimiser state (H2O's model averaging).
 
     With replicated data every worker processes the same number of rows and this is
     H2O's plain node mean; without, workers that saw more rows count more. (H2O leaves
@@ -210,38 +219,37 @@ class DaskBackend:
     train : dask.dataframe.DataFrame
         Training frame (features, response and weights/offset columns).
     valid : dask.dataframe.DataFrame or None
-    data_info : DataInfo
-    task : {"classification", "regression"}
-    distribution : str
-    params : dict
-        Effective parameters (``replicate_training_data`` and ``single_node_mode`` are
-        decided here, from the data size and the cluster).
-    seed : int
+    plan : FitPlan
+        The fit plan: preprocessing, effective parameters, seed, class balancing.
+        ``replicate_training_data`` and ``single_node_mode`` are decided here, from the
+        data size and the cluster (:attr:`replicate`).
     name : str, optional
         Short id used in task keys (``ddl-train-iter-3-<name>-0``).
-    balance : ndarray, optional
-        Per-class sampling ratios (``balance_classes``): every training block is resampled
-        on its worker, and ``params["model_class_distribution"]`` is set.
+
+    Attributes
+    ----------
+    model_class_distribution : list of float or None
+        Class frequencies of the balanced training blocks (``balance_classes``).
     """
 
-    def __init__(self, client: Client, train: Any, valid: Any | None, *, data_info: Any,
-                 task: str, distribution: str, params: dict[str, Any], seed: int,
-                 name: str | None = None, balance: np.ndarray | None = None) -> None:
+    def __init__(self, client: Client, train: Any, valid: Any | None, plan: FitPlan, *,
+                 name: str | None = None) -> None:
         self.client = client
-        self.balance = balance
-        self.data_info = data_info
-        self.task = task
-        self.distribution = distribution
-        self.params = params
-        self.seed = int(seed)
+        self.balance = plan.balance
+        self.data_info = plan.info
+        self.task = plan.info.task
+        self.params = plan.params
+        self.distribution = plan.params["distribution"]
+        self.seed = int(plan.seed)
         self.name = name or uuid.uuid4().hex[:8]
         self.kp = KernelParams.from_params(
-            params, distribution=distribution,
-            elastic=float(params["elastic_averaging_regularization"])
-            if params["elastic_averaging"] else 0.0)
+            self.params, distribution=self.distribution,
+            elastic=float(self.params["elastic_averaging_regularization"])
+            if self.params["elastic_averaging"] else 0.0)
         self.has_validation = valid is not None
         self.last_timing: tuple[float, float] | None = None
         self.events: list[str] = []
+        self.model_class_distribution: list[float] | None = None
         self._iteration = 0
         self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
         self._consensus_started = False
@@ -268,11 +276,7 @@ class DaskBackend:
 
     # ------------------------------------------------------------------ setup
     def _workers(self, wait: bool = True) -> dict[str, dict[str, Any]]:
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
-        if not info and wait:
-            self.client.wait_for_workers(1, timeout=60)
-            info = self.client.scheduler_info(n_workers=-1)["workers"]
-        return {a: w for a, w in sorted(info.items()) if w.get("nthreads", 0) > 0}
+        return training_workers(self.client, wait=wait)
 
     def _balanced(self, blocks: list[Future]) -> list[Future]:
         """Resample every block by class where it lives; record the balanced frequencies.
@@ -281,16 +285,20 @@ class DaskBackend:
         """
         client = self.client
         n_classes = len(self.data_info.classes)
-        for attempt in range(10):
+
+        def draw(attempt: int) -> tuple[list[Future], np.ndarray]:
             out = [client.submit(tasks.ddl_balance, b, self.balance,
-                                 self.seed + 0x580FF13 + attempt + 7919 * i, pure=False,
+                                 balance_seed(self.seed, attempt, i), pure=False,
                                  key=f"ddl-balance-{self.name}-{attempt}-{i}")
                    for i, b in enumerate(blocks)]
             counts = np.sum(client.gather([client.submit(tasks.ddl_class_counts, b, n_classes,
                                                           pure=False) for b in out]), axis=0)
-            if not np.any((counts == 0) & (self.balance > 0)):
-                break
-        self.params[MODEL_KEY] = (counts / counts.sum()).tolist()
+            return out, counts
+
+        out, counts = balanced_with_redraws(draw, self.balance)
+        self.model_class_distribution = (counts / counts.sum()).tolist()
+        # (a new dict: the plan's parameters stay as planned)
+        self.params = {**self.params, MODEL_KEY: self.model_class_distribution}
         self.events.append(f"classes balanced: {int(counts.sum()):,} training rows "
                            f"(per class {counts.tolist()})")
         return out
@@ -343,12 +351,11 @@ class DaskBackend:
         # a cluster-wide key named after its parameter ("hidden", "seed", ...), shared by
         # every fit on the cluster, so one fit releasing them dropped another's dependencies
         # (on every worker: scattered data has no lineage, so a lost copy could not come back)
-        self._params_f = client.scatter([p], hash=False, broadcast=True)[0]
+        self._params_f = client.scatter([self.params], hash=False, broadcast=True)[0]
         rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:
-            raise DataError("No rows left in the training frame after removing rows with a "
-                            "missing response (or zero weight, or missing values with Skip).")
+            raise no_rows_error(p, self.data_info.weights_column)
         who = client.who_has(blocks)
         owners = [who[b.key][0] if who.get(b.key) else next(iter(workers)) for b in blocks]
         order = list(range(len(blocks)))
@@ -389,9 +396,8 @@ class DaskBackend:
         _wait(list(self.prepared.values()))
         del blocks  # the prepared blocks are what training uses from now on
         self.n_nodes = len(plan)
-        self.idle_workers = sorted(set(workers) - set(plan))
         self._seen: set[str] = set(workers)  # workers present at setup (idle ones stay idle)
-        # fixed scoring samples, drawn on the workers (semantics §8.2)
+        # fixed scoring samples (the same rows at every scoring event), drawn on the workers
         self._valid_frame = valid
         self._score_blocks: dict[str, dict[str, list[Future]]] = {
             "train": self._train_samples("ddl-sample-train")}
@@ -408,7 +414,7 @@ class DaskBackend:
             sources = {first: self.prepared[first]}
         else:
             sources = dict(self.prepared)
-        frac = 1.0 if n_score <= 0 or n_score >= self.n_rows else n_score / self.n_rows
+        frac = sample_fraction(n_score, self.n_rows)
         return {w: [self.client.submit(
             tasks.ddl_sample, src, frac, self.seed + 7919 * j, workers=[w],
             allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
@@ -423,7 +429,7 @@ class DaskBackend:
         if n_valid == 0:
             raise DataError("The validation frame has no rows with a response.")
         n_vs = int(self.params["score_validation_samples"])
-        vfrac = 1.0 if n_vs <= 0 or n_vs >= n_valid else n_vs / n_valid
+        vfrac = sample_fraction(n_vs, n_valid)
         stratified = stratified_validation(self.params, self.task)
         vwho = client.who_has(vblocks)
         by_worker: dict[str, list[Future]] = {}
@@ -436,16 +442,12 @@ class DaskBackend:
         return by_worker
 
     def _threads(self, worker: dict[str, Any]) -> int:
-        if self.params["reproducible"]:
-            return 1
-        n = int(self.params["nthreads"])
-        have = int(worker.get("nthreads", 1))
-        return have if n <= 0 else min(n, have)
+        return thread_count(self.params, int(worker.get("nthreads", 1)), cap=True)
 
     # ------------------------------------------------------------------ training
     def _shares(self, n_samples: int) -> dict[str, int]:
         if self.replicate:
-            # every node processes about tspi / nodes rows of its full copy (§7.2)
+            # every node processes about tspi / nodes rows of its full copy (as H2O)
             each = max(1, int(round(n_samples / self.n_nodes)))
             return {w: each for w in self.plan}
         return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}

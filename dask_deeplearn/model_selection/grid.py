@@ -32,7 +32,7 @@ far (validation metrics when a validation frame is given, else training metrics;
 without a value for it are left out), sorts the values from worst to best, drops the
 first (worst) one -- H2O's ``ScoreKeeper.stopEarly`` skips the first entry -- and applies
 the model-level moving-average rule (semantics §9.1,
-:func:`dask_deeplearn.training.schedule.stop_early`) with ``k = stopping_rounds``. Because
+:meth:`dask_deeplearn.training.stopping.StoppingRule.should_stop`) with ``k = stopping_rounds``. Because
 the sequence is sorted, the rule reads: with at least ``2k + 1`` models, stop when the
 mean of the best ``k`` models is not better than the mean of the next ``k`` (ranks
 ``k+1 .. 2k``) by more than the relative ``stopping_tolerance`` (less-is-better metrics:
@@ -71,7 +71,7 @@ from ..estimators._base import DeepLearningBase
 from ..exceptions import InvalidParameterError, NotFittedError
 from ..metrics import more_is_better
 from ..params import PARAMETERS, Options, canonical
-from ..training.schedule import stop_early
+from ..training.stopping import DEFAULT_METRIC as _DEFAULT_METRIC, StoppingRule
 from ._criteria import SearchCriteria, normalise_criteria
 from ._halving import hyperband_brackets, n_survivors
 
@@ -79,8 +79,6 @@ __all__ = ["DeepLearningGridSearch", "GridSearchError", "grid_should_stop", "met
 
 _OWNER = "DeepLearningGridSearch"
 _EPS = 1e-9
-_DEFAULT_METRIC = {"classification": "logloss", "regression": "deviance",
-                   "autoencoder": "MSE"}
 # ModelMetrics.get names that are not stopping metrics
 _EXTRA_DIRECTION = {"gini": True, "pr_auc": True, "r2": True, "mean_residual_deviance": False,
                     "classification_error": False, "error": False}
@@ -179,11 +177,8 @@ def grid_should_stop(values: Sequence[float], *, stopping_rounds: int, stopping_
     ...                  stopping_metric="logloss", stopping_tolerance=1e-3)
     False
     """
-    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    up = metric_is_increasing(stopping_metric)
-    ranked = sorted(finite, reverse=not up)  # worst first, best last
-    return stop_early(ranked[1:], stopping_rounds=stopping_rounds,
-                      stopping_metric=stopping_metric, stopping_tolerance=stopping_tolerance)
+    rule = StoppingRule(stopping_metric, int(stopping_rounds), float(stopping_tolerance))
+    return rule.should_stop_among(values, more_is_better=metric_is_increasing(stopping_metric))
 
 
 # ------------------------------------------------------------------------------ helpers
