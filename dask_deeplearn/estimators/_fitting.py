@@ -48,8 +48,10 @@ from ._inputs import (
     _user_names,
     _worker_threads,
     as_frame,
+    continued_weights,
     response_vector,
     validation_frame,
+    xy_features,
 )
 
 __all__ = ["FitMixin"]
@@ -522,7 +524,7 @@ class FitMixin:
             classes = list(np.unique(np.asarray(classes)))
         features = self._xy_features(raw_names, sample_weight)
         if not reset:
-            sample_weight = self._continued_weights(sample_weight, len(frame))
+            sample_weight = continued_weights(sample_weight, len(frame), self.data_info_)
         weights_column = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
@@ -563,57 +565,9 @@ class FitMixin:
         return self
 
     def _xy_features(self, raw_names: list[Any], sample_weight: Any) -> list[Any]:
-        """The predictor columns of ``X`` in a ``fit(X, y)``: all but the role columns.
-
-        A ``weights_column`` / ``offset_column`` named in the parameters is a column of
-        ``X`` (for an array ``X``: ``C1..Cn`` by position): it is read as the weights /
-        offsets, at fit time and (offsets) at predict time, and is not a feature.
-        ``n_features_in_`` and ``feature_names_in_`` still count it: ``predict`` takes
-        the same ``X``.
-
-        Raises
-        ------
-        DataError
-            ``sample_weight`` is given as well as a ``weights_column``, or a named role
-            column is not a column of ``X``.
-        """
-        if sample_weight is not None and self.weights_column is not None:
-            raise DataError(
-                f"sample_weight= and weights_column={self.weights_column!r} both give "
-                f"observation weights to {type(self).__name__}.fit; pass only one: drop "
-                "sample_weight, or set weights_column=None.")
-        roles = []
-        for name in ("weights_column", "offset_column"):
-            col = getattr(self, name)
-            if col is None:
-                continue
-            if col not in raw_names:
-                shown = ", ".join(repr(c) for c in raw_names[:10])
-                raise DataError(
-                    f"{name}={col!r} is not a column of X (columns: {shown}"
-                    f"{', ...' if len(raw_names) > 10 else ''}; an array X has the columns "
-                    f"C1..Cn); add the column to X or set {name}=None"
-                    f"{' (or pass sample_weight=)' if name == 'weights_column' else ''}.")
-            roles.append(col)
-        return [c for c in raw_names if c not in roles]
-
-    def _continued_weights(self, sample_weight: Any, n_rows: int) -> Any:
-        """``sample_weight`` of a continued fit, consistent with the first fit's.
-
-        The preprocessing plan fixed at the first fit either has a weights column or
-        not: a later block without weights gets weight 1 per row, and weights given
-        when the first fit had none are refused rather than silently ignored.
-        """
-        had = getattr(self.data_info_, "weights_column", None) == _WEIGHT
-        if had and sample_weight is None:
-            return np.ones(n_rows)
-        if not had and sample_weight is not None:
-            raise DataError(
-                "sample_weight was given, but the model was first fitted without it, so "
-                "its preprocessing plan has no weights; pass sample_weight (e.g. all ones) "
-                "on the first fit / partial_fit call to use weights in later calls."
-            )
-        return sample_weight
+        """The predictor columns of ``X``: see :func:`._inputs.xy_features`."""
+        return xy_features(raw_names, sample_weight, weights_column=self.weights_column,
+                           offset_column=self.offset_column, owner=type(self).__name__)
 
     # (kept as methods: the estimators' subclasses and tests call them on the class)
     _as_frame = staticmethod(as_frame)

@@ -20,7 +20,8 @@ from sklearn.exceptions import DataConversionWarning
 from ..exceptions import DataError, InvalidParameterError
 from ..preprocessing import DataInfo
 
-__all__ = ["as_frame", "response_vector", "validation_frame"]
+__all__ = ["as_frame", "continued_weights", "response_vector", "validation_frame",
+           "xy_features"]
 
 #: the internal column names of ``y`` and ``sample_weight`` in a ``fit(X, y)`` frame
 _RESPONSE = "__response__"
@@ -396,3 +397,57 @@ def validation_frame(validation_data: Any, named: bool, raw_names: list[Any],
     if _is_dask(vframe):
         return _attach_dask(vframe, {_RESPONSE: yv})
     return vframe.assign(**{_RESPONSE: np.asarray(yv).reshape(-1)})
+
+
+def xy_features(raw_names: list[Any], sample_weight: Any, *, weights_column: str | None,
+            offset_column: str | None, owner: str) -> list[Any]:
+    """The predictor columns of ``X`` in a ``fit(X, y)``: all but the role columns.
+
+    A ``weights_column`` / ``offset_column`` named in the parameters is a column of
+    ``X`` (for an array ``X``: ``C1..Cn`` by position): it is read as the weights /
+    offsets, at fit time and (offsets) at predict time, and is not a feature.
+    ``n_features_in_`` and ``feature_names_in_`` still count it: ``predict`` takes
+    the same ``X``.
+
+    Raises
+    ------
+    DataError
+        ``sample_weight`` is given as well as a ``weights_column``, or a named role
+        column is not a column of ``X``.
+    """
+    if sample_weight is not None and weights_column is not None:
+        raise DataError(
+            f"sample_weight= and weights_column={weights_column!r} both give "
+            f"observation weights to {owner}.fit; pass only one: drop "
+            "sample_weight, or set weights_column=None.")
+    roles = []
+    for name, col in (("weights_column", weights_column), ("offset_column", offset_column)):
+        if col is None:
+            continue
+        if col not in raw_names:
+            shown = ", ".join(repr(c) for c in raw_names[:10])
+            raise DataError(
+                f"{name}={col!r} is not a column of X (columns: {shown}"
+                f"{', ...' if len(raw_names) > 10 else ''}; an array X has the columns "
+                f"C1..Cn); add the column to X or set {name}=None"
+                f"{' (or pass sample_weight=)' if name == 'weights_column' else ''}.")
+        roles.append(col)
+    return [c for c in raw_names if c not in roles]
+
+def continued_weights(sample_weight: Any, n_rows: int, data_info: Any) -> Any:
+    """``sample_weight`` of a continued fit, consistent with the first fit's.
+
+    The preprocessing plan fixed at the first fit either has a weights column or
+    not: a later block without weights gets weight 1 per row, and weights given
+    when the first fit had none are refused rather than silently ignored.
+    """
+    had = getattr(data_info, "weights_column", None) == _WEIGHT
+    if had and sample_weight is None:
+        return np.ones(n_rows)
+    if not had and sample_weight is not None:
+        raise DataError(
+            "sample_weight was given, but the model was first fitted without it, so "
+            "its preprocessing plan has no weights; pass sample_weight (e.g. all ones) "
+            "on the first fit / partial_fit call to use weights in later calls."
+        )
+    return sample_weight
