@@ -3,7 +3,10 @@
 * :mod:`.cluster`: which cluster a fit uses (a given client, a scheduler address, the
   default client, or an embedded ``LocalCluster``) and the kernel warm-up plugin;
 * :mod:`.session`: connecting, the per-worker ``MultiLock``, pandas to Dask;
-* :mod:`.backend`: :class:`DaskBackend`, the training loop's backend on workers;
+* :mod:`.backend`: :class:`DaskBackend`, the training loop's backend on workers (the
+  iteration protocol); :mod:`.placement`: which worker trains on which block;
+  :mod:`.averaging`: combining the workers' models; :mod:`.recovery`: re-planning after
+  a worker loss;
 * :mod:`.predict`: lazy scoring of Dask collections with the model sent once per worker;
 * :mod:`.tasks`: the functions that run inside worker tasks;
 * :mod:`.dashboard`: the live training page on the Dask dashboard (a scheduler route

@@ -7,6 +7,10 @@ pinned ``ddl_prepare`` task per worker concatenates that worker's blocks (or, wi
 driver scatters the current model once, submits one pinned ``ddl-train-iter-<i>`` task per
 worker, gathers the trained states and averages them weighted by rows processed (or runs
 elastic averaging). Only weights travel; training rows never leave their worker.
+
+Where blocks go is in :mod:`.placement`, how trained models combine in :mod:`.averaging`,
+and re-planning after a worker loss in :mod:`.recovery`; this module runs the iteration
+protocol.
 """
 
 from __future__ import annotations
@@ -17,15 +21,12 @@ import operator
 import time
 import uuid
 import warnings
-from typing import Any, Sequence
+from typing import Any
 
 import dask
 import numpy as np
-from concurrent.futures import CancelledError
 
 from distributed import Client, Future
-from distributed.comm.core import CommClosedError
-from distributed.scheduler import KilledWorker
 
 from ..exceptions import DataError
 from ..kernels import KernelParams
@@ -33,175 +34,34 @@ from ..metrics import merge_partials
 from ..network import ModelState
 from ..training.balance import MODEL_KEY
 from ..training.local import stratified_validation
+from ..training.plan import (
+    FitPlan,
+    balance_seed,
+    balanced_with_redraws,
+    no_rows_error,
+    sample_fraction,
+    thread_count,
+)
 from . import tasks
+from .averaging import average_states, mix_states
 from .dashboard import progress_topic
 from .monitor import FitMonitor
+from .placement import input_holder, plan_blocks, replica_fits
+from .recovery import (  # noqa: F401 - ClusterLostError is re-exported
+    _RETRIES,
+    ClusterLostError,
+    RecoveryMixin,
+    _all_lost,
+    _wait,
+)
+from .session import training_workers
 
 __all__ = ["ClusterLostError", "DaskBackend", "average_states", "plan_blocks", "replica_fits"]
 
 logger = logging.getLogger("dask_deeplearn")
 
-#: fraction of a worker's memory limit replicated training data may take
-_REPLICA_MEMORY_FRACTION = 0.5
 
-
-class ClusterLostError(RuntimeError):
-    """Every worker left the cluster during a fit."""
-
-
-class WorkerLostError(RuntimeError):
-    """A worker that a pinned task waits for left the cluster (re-planned and retried)."""
-
-
-def _all_lost() -> ClusterLostError:
-    return ClusterLostError(
-        "Every Dask worker left the cluster during training; the model of the last finished "
-        "iteration is kept. Restart workers and continue with checkpoint=<this model>."
-    )
-
-
-#: how often one iteration is re-planned and retried after losing workers
-_RETRIES = 3
-
-#: what a lost worker looks like from the driver during an iteration
-_LOSS_ERRORS: tuple[type[BaseException], ...] = (tasks.PlacementError, KilledWorker,
-                                                  CancelledError, CommClosedError,
-                                                  WorkerLostError)
-
-
-def _wait(futures: list[Future]) -> None:
-    """Wait for ``futures`` without fetching their results; re-raise the first error.
-
-    (``distributed.wait`` looks for the process's *default* client, which a fit on an
-    explicitly passed client may not have.)
-    """
-    for f in futures:
-        if f.exception() is not None:
-            f.result()
-
-
-def replica_fits(nbytes: int, memory_limits: list[int]) -> bool:
-    """Whether a full copy of ``nbytes`` of training data fits on every worker.
-
-    A copy may take half of a worker's memory limit (Dask starts spilling at 60 %); a
-    limit of 0 means unlimited.
-    """
-    return all(lim == 0 or nbytes <= _REPLICA_MEMORY_FRACTION * lim for lim in memory_limits)
-
-
-def average_states(states: list[ModelState], weights: list[float]) -> ModelState:
-    """Weighted mean of weights, biases and optimiser state (model averaging, §7.3).
-
-    With replicated data every worker processes the same number of rows and this is
-    H2O's plain node mean; without, workers that saw more rows count more. (H2O leaves
-    the bias ADADELTA accumulators of one node in place; we average them too.)
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    w = w / w.sum()
-    first = states[0]
-    out = {}
-    for name in first.arrays():
-        acc = np.zeros(getattr(first, name).shape, dtype=np.float64)
-        for wi, st in zip(w, states):
-            if wi > 0:
-                acc += wi * getattr(st, name)
-        out[name] = acc.astype(np.float32)
-    return dataclasses.replace(first, **out)
-
-
-def _mix(a: ModelState, b: ModelState, alpha: float) -> ModelState:
-    """``alpha * a + (1 - alpha) * b`` for every array (the elastic consensus update)."""
-    out = {}
-    for name in a.arrays():
-        x = alpha * getattr(a, name).astype(np.float64) + (1 - alpha) * getattr(b, name)
-        out[name] = x.astype(np.float32)
-    return dataclasses.replace(a, **out)
-
-
-def plan_blocks(
-    owners: list[str],
-    rows: list[int],
-    workers: list[str],
-    *,
-    balance: bool,
-) -> dict[str, list[int]]:
-    """Which blocks each worker trains on, without replication.
-
-    Every block stays with the worker holding it. With ``balance`` (H2O's
-    ``force_load_balance``), a worker holding nothing takes whole blocks from the most
-    loaded worker as long as that makes the split more even (data moves once, at setup).
-
-    Parameters
-    ----------
-    owners : list of str
-        Worker holding each block.
-    rows : list of int
-        Rows of each block.
-    workers : list of str
-        Workers that may train.
-    balance : bool
-
-    Returns
-    -------
-    dict
-        ``{worker: [block indices, in order]}`` for workers with at least one block.
-    """
-    plan: dict[str, list[int]] = {w: [] for w in workers}
-    for i, owner in enumerate(owners):
-        plan.setdefault(owner, []).append(i)
-    if balance:
-        while True:
-            load = {w: sum(rows[i] for i in plan[w]) for w in plan}
-            empty = [w for w in plan if not plan[w]]
-            donor = max(plan, key=lambda w: load[w])
-            if not empty or len(plan[donor]) < 2:
-                break
-            give = min(plan[donor], key=lambda i: rows[i])
-            if rows[give] >= load[donor]:  # pragma: no cover - guarded by len >= 2
-                break
-            plan[donor].remove(give)
-            plan[empty[0]].append(give)
-    return {w: sorted(b) for w, b in plan.items() if b}
-
-
-def _input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
-    """The live worker holding most of the in-memory data a partition is computed from.
-
-    Walks the partition's task graph down to the keys it does not define (scattered or
-    persisted data); when every such key is in some worker's memory, returns the worker
-    holding the most of them (as a one-element list), else an empty list.
-    """
-    try:
-        dsk = part.__dask_graph__()
-        seen: set[Any] = set()
-        external: set[Any] = set()
-        stack = [part.key]
-        while stack:
-            key = stack.pop()
-            if key in seen:
-                continue
-            seen.add(key)
-            node = dsk.get(key)
-            if node is None:
-                external.add(key)
-            else:
-                stack.extend(getattr(node, "dependencies", ()) or ())
-        if not external:
-            return []
-        who = client.who_has([Future(k, client=client) for k in external])
-    except Exception:  # noqa: BLE001 - placement is an optimisation only
-        return []
-    counts: dict[str, int] = {}
-    for key in external:
-        held = [w for w in who.get(key, ()) if w in alive]
-        if not held:
-            return []
-        for w in held:
-            counts[w] = counts.get(w, 0) + 1
-    return [max(sorted(counts), key=counts.__getitem__)]
-
-
-class DaskBackend:
+class DaskBackend(RecoveryMixin):
     """Run the loop's iterations on the workers of a ``distributed.Client``.
 
     Parameters
@@ -210,38 +70,37 @@ class DaskBackend:
     train : dask.dataframe.DataFrame
         Training frame (features, response and weights/offset columns).
     valid : dask.dataframe.DataFrame or None
-    data_info : DataInfo
-    task : {"classification", "regression"}
-    distribution : str
-    params : dict
-        Effective parameters (``replicate_training_data`` and ``single_node_mode`` are
-        decided here, from the data size and the cluster).
-    seed : int
+    plan : FitPlan
+        The fit plan: preprocessing, effective parameters, seed, class balancing.
+        ``replicate_training_data`` and ``single_node_mode`` are decided here, from the
+        data size and the cluster (:attr:`replicate`).
     name : str, optional
         Short id used in task keys (``ddl-train-iter-3-<name>-0``).
-    balance : ndarray, optional
-        Per-class sampling ratios (``balance_classes``): every training block is resampled
-        on its worker, and ``params["model_class_distribution"]`` is set.
+
+    Attributes
+    ----------
+    model_class_distribution : list of float or None
+        Class frequencies of the balanced training blocks (``balance_classes``).
     """
 
-    def __init__(self, client: Client, train: Any, valid: Any | None, *, data_info: Any,
-                 task: str, distribution: str, params: dict[str, Any], seed: int,
-                 name: str | None = None, balance: np.ndarray | None = None) -> None:
+    def __init__(self, client: Client, train: Any, valid: Any | None, plan: FitPlan, *,
+                 name: str | None = None) -> None:
         self.client = client
-        self.balance = balance
-        self.data_info = data_info
-        self.task = task
-        self.distribution = distribution
-        self.params = params
-        self.seed = int(seed)
+        self.balance = plan.balance
+        self.data_info = plan.info
+        self.task = plan.info.task
+        self.params = plan.params
+        self.distribution = plan.params["distribution"]
+        self.seed = int(plan.seed)
         self.name = name or uuid.uuid4().hex[:8]
         self.kp = KernelParams.from_params(
-            params, distribution=distribution,
-            elastic=float(params["elastic_averaging_regularization"])
-            if params["elastic_averaging"] else 0.0)
+            self.params, distribution=self.distribution,
+            elastic=float(self.params["elastic_averaging_regularization"])
+            if self.params["elastic_averaging"] else 0.0)
         self.has_validation = valid is not None
         self.last_timing: tuple[float, float] | None = None
         self.events: list[str] = []
+        self.model_class_distribution: list[float] | None = None
         self._iteration = 0
         self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
         self._consensus_started = False
@@ -268,11 +127,7 @@ class DaskBackend:
 
     # ------------------------------------------------------------------ setup
     def _workers(self, wait: bool = True) -> dict[str, dict[str, Any]]:
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
-        if not info and wait:
-            self.client.wait_for_workers(1, timeout=60)
-            info = self.client.scheduler_info(n_workers=-1)["workers"]
-        return {a: w for a, w in sorted(info.items()) if w.get("nthreads", 0) > 0}
+        return training_workers(self.client, wait=wait)
 
     def _balanced(self, blocks: list[Future]) -> list[Future]:
         """Resample every block by class where it lives; record the balanced frequencies.
@@ -281,16 +136,20 @@ class DaskBackend:
         """
         client = self.client
         n_classes = len(self.data_info.classes)
-        for attempt in range(10):
+
+        def draw(attempt: int) -> tuple[list[Future], np.ndarray]:
             out = [client.submit(tasks.ddl_balance, b, self.balance,
-                                 self.seed + 0x580FF13 + attempt + 7919 * i, pure=False,
+                                 balance_seed(self.seed, attempt, i), pure=False,
                                  key=f"ddl-balance-{self.name}-{attempt}-{i}")
                    for i, b in enumerate(blocks)]
             counts = np.sum(client.gather([client.submit(tasks.ddl_class_counts, b, n_classes,
                                                           pure=False) for b in out]), axis=0)
-            if not np.any((counts == 0) & (self.balance > 0)):
-                break
-        self.params[MODEL_KEY] = (counts / counts.sum()).tolist()
+            return out, counts
+
+        out, counts = balanced_with_redraws(draw, self.balance)
+        self.model_class_distribution = (counts / counts.sum()).tolist()
+        # (a new dict: the plan's parameters stay as planned)
+        self.params = {**self.params, MODEL_KEY: self.model_class_distribution}
         self.events.append(f"classes balanced: {int(counts.sum()):,} training rows "
                            f"(per class {counts.tolist()})")
         return out
@@ -315,7 +174,7 @@ class DaskBackend:
         for i, p in enumerate(parts):
             where = [w for w in holders.get(p.key, ()) if w in alive]
             if not where:
-                where = _input_holder(client, p, alive)
+                where = input_holder(client, p, alive)
             task = dask.delayed(tasks.ddl_transform)(p, self._info,
                                                      dask_key_name=f"{prefix}-{self.name}-{i}")
             if where:
@@ -343,12 +202,11 @@ class DaskBackend:
         # a cluster-wide key named after its parameter ("hidden", "seed", ...), shared by
         # every fit on the cluster, so one fit releasing them dropped another's dependencies
         # (on every worker: scattered data has no lineage, so a lost copy could not come back)
-        self._params_f = client.scatter([p], hash=False, broadcast=True)[0]
+        self._params_f = client.scatter([self.params], hash=False, broadcast=True)[0]
         rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:
-            raise DataError("No rows left in the training frame after removing rows with a "
-                            "missing response (or zero weight, or missing values with Skip).")
+            raise no_rows_error(p, self.data_info.weights_column)
         who = client.who_has(blocks)
         owners = [who[b.key][0] if who.get(b.key) else next(iter(workers)) for b in blocks]
         order = list(range(len(blocks)))
@@ -389,9 +247,8 @@ class DaskBackend:
         _wait(list(self.prepared.values()))
         del blocks  # the prepared blocks are what training uses from now on
         self.n_nodes = len(plan)
-        self.idle_workers = sorted(set(workers) - set(plan))
         self._seen: set[str] = set(workers)  # workers present at setup (idle ones stay idle)
-        # fixed scoring samples, drawn on the workers (semantics §8.2)
+        # fixed scoring samples (the same rows at every scoring event), drawn on the workers
         self._valid_frame = valid
         self._score_blocks: dict[str, dict[str, list[Future]]] = {
             "train": self._train_samples("ddl-sample-train")}
@@ -408,7 +265,7 @@ class DaskBackend:
             sources = {first: self.prepared[first]}
         else:
             sources = dict(self.prepared)
-        frac = 1.0 if n_score <= 0 or n_score >= self.n_rows else n_score / self.n_rows
+        frac = sample_fraction(n_score, self.n_rows)
         return {w: [self.client.submit(
             tasks.ddl_sample, src, frac, self.seed + 7919 * j, workers=[w],
             allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
@@ -423,7 +280,7 @@ class DaskBackend:
         if n_valid == 0:
             raise DataError("The validation frame has no rows with a response.")
         n_vs = int(self.params["score_validation_samples"])
-        vfrac = 1.0 if n_vs <= 0 or n_vs >= n_valid else n_vs / n_valid
+        vfrac = sample_fraction(n_vs, n_valid)
         stratified = stratified_validation(self.params, self.task)
         vwho = client.who_has(vblocks)
         by_worker: dict[str, list[Future]] = {}
@@ -436,16 +293,12 @@ class DaskBackend:
         return by_worker
 
     def _threads(self, worker: dict[str, Any]) -> int:
-        if self.params["reproducible"]:
-            return 1
-        n = int(self.params["nthreads"])
-        have = int(worker.get("nthreads", 1))
-        return have if n <= 0 else min(n, have)
+        return thread_count(self.params, int(worker.get("nthreads", 1)), cap=True)
 
     # ------------------------------------------------------------------ training
     def _shares(self, n_samples: int) -> dict[str, int]:
         if self.replicate:
-            # every node processes about tspi / nodes rows of its full copy (§7.2)
+            # every node processes about tspi / nodes rows of its full copy (as H2O)
             each = max(1, int(round(n_samples / self.n_nodes)))
             return {w: each for w in self.plan}
         return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}
@@ -529,64 +382,12 @@ class DaskBackend:
                     pure=False, key=f"ddl-local-model-{self._iteration}-{self.name}-{w}")
             avg = average_states(states, [1.0 if d > 0 else 0.0 for d in done])
             alpha = float(self.params["elastic_averaging_moving_rate"])
-            new = avg if not self._consensus_started or alpha >= 1 else _mix(avg, state, alpha)
+            new = avg if not self._consensus_started or alpha >= 1 else mix_states(avg, state, alpha)
             self._consensus_started = True
         else:
             new = average_states(states, done)
         new.processed = state.processed + total
         return new, total
-
-    def _recover(self, exc: Exception, attempt: int, what: str) -> None:
-        """Handle a failure of one attempt at a cluster step: re-plan around lost workers.
-
-        Re-raises ``exc`` when it is not a lost worker or the attempts are used up, and
-        raises :class:`ClusterLostError` when no worker is left. The scheduler may need a
-        moment to notice the loss, hence the growing pause.
-        """
-        if not self._workers(wait=False):
-            raise _all_lost() from exc
-        if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
-            raise exc
-        self.events.append(f"iteration {self._iteration}: {type(exc).__name__}: {exc}; {what}")
-        logger.warning("dask_deeplearn: %s; re-planning (%s)", exc, what)
-        time.sleep(0.5 * (attempt + 1))
-        try:
-            self._try_replan()
-        except ClusterLostError:
-            raise
-        except Exception:  # noqa: BLE001 - workers may still be dying: next attempt
-            if attempt + 1 == _RETRIES:
-                raise
-
-    def _settle(self, futs: list[Future], targets: list[str] | None = None) -> None:
-        """Wait for ``futs`` (results stay on the workers), watching their workers.
-
-        Tasks pinned strictly to a worker (``allow_other_workers=False``: Dask's work
-        stealing would otherwise move a whole data block to an idle worker) wait forever
-        in Dask when that worker dies, and so would any task once no worker is left; the
-        driver notices instead and raises :class:`WorkerLostError` (re-planned and retried
-        by :meth:`_recover`) or :class:`ClusterLostError`. A task's own error is re-raised.
-        """
-        pause, last_check = 0.002, time.monotonic()
-        while not all(f.done() for f in futs):
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
-            if time.monotonic() - last_check > 1.0:
-                last_check = time.monotonic()
-                alive = self._workers(wait=False)
-                gone = sorted({t for t in targets or () if t not in alive})
-                if not alive or gone:
-                    for f in futs:
-                        f.cancel()
-                    if not alive:
-                        raise _all_lost()
-                    raise WorkerLostError(f"worker(s) {gone} left the cluster")
-        _wait(futs)
-
-    def _gather(self, futs: list[Future], targets: list[str] | None = None) -> list[Any]:
-        """:meth:`_settle`, then the (small) results: models, metric partials."""
-        self._settle(futs, targets)
-        return self.client.gather(futs)
 
     def calibrate(self, state: ModelState) -> None:
         """Measure communication time and training speed with a throw-away iteration."""
@@ -600,93 +401,6 @@ class DaskBackend:
         compute = max(r[2] for r in results)
         rows = sum(r[1] for r in results)
         self.last_timing = (max(0.0, wall - compute), rows / max(compute, 1e-6))
-        self._local.clear()
-
-    def _adopt(self, joined: list[str], workers: dict[str, dict[str, Any]]) -> None:
-        """Use workers that joined mid-training: with replication they get a full copy."""
-        if not self.replicate or self.single or not self.prepared:
-            self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; "
-                               "not used (their data would have to be moved)")
-            logger.info("dask_deeplearn: worker(s) %s joined; not used by this fit "
-                        "(replicate_training_data is off)", joined)
-            return
-        source = next(iter(self.prepared.values()))
-        for w in joined:
-            # strict placement: with a loose one the scheduler runs the copy where the
-            # source already is, and the new worker would get nothing
-            self.prepared[w] = self.client.submit(
-                tasks.ddl_prepare, w, source, workers=[w], allow_other_workers=False,
-                pure=False, key=f"ddl-prepare-{self.name}-joined{self._iteration}-{w}")
-            self.worker_rows[w] = self.n_rows
-            self.plan[w] = []
-            self.nthreads[w] = self._threads(workers[w])
-        _wait([self.prepared[w] for w in joined])
-        self.n_nodes = len(self.prepared)
-        self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; each got "
-                           "a full copy of the data and trains from now on")
-        logger.info("dask_deeplearn: worker(s) %s joined and train from this iteration", joined)
-
-    def _try_replan(self) -> None:
-        """:meth:`_replan`, turning a failure while the last workers die into ClusterLostError."""
-        try:
-            self._replan()
-        except ClusterLostError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - decided by what is left of the cluster
-            time.sleep(0.5)
-            if not self._workers(wait=False):
-                raise _all_lost() from exc
-            raise
-
-    def _replan(self) -> None:
-        """Re-plan after worker loss: train where the prepared blocks are now.
-
-        With replication the survivors already hold full copies, so lost replicas are just
-        dropped. Otherwise Dask recomputes a lost worker's blocks from their lineage on a
-        survivor; a worker that ends up holding several prepared blocks gets them merged.
-        """
-        alive = self._workers(wait=False)
-        if not alive:
-            raise _all_lost()
-        prepared = dict(self.prepared)
-        rows = dict(self.worker_rows)
-        if self.replicate:
-            survivors = {w: f for w, f in prepared.items() if w in alive}
-            if survivors:
-                prepared = survivors
-            else:
-                first = next(iter(prepared))
-                prepared = {first: prepared[first]}
-        futures = list(prepared.values())
-        _wait(futures)  # lost blocks are recomputed from lineage on the survivors
-        who = self.client.who_has(futures)
-        groups: dict[str, list[str]] = {}
-        for w, f in prepared.items():
-            holders = [h for h in (who.get(f.key) or ()) if h in alive]
-            # a block may have been copied to another worker by a misplaced task: keep it
-            # where it was planned when that worker still holds it
-            target = w if w in holders else (holders[0] if holders else next(iter(alive)))
-            groups.setdefault(target, []).append(w)
-        new_prepared: dict[str, Future] = {}
-        new_rows: dict[str, int] = {}
-        for holder, olds in groups.items():
-            if self.replicate:
-                new_prepared[holder], new_rows[holder] = prepared[olds[0]], rows[olds[0]]
-                continue
-            if len(olds) == 1:
-                new_prepared[holder] = prepared[olds[0]]
-            else:
-                new_prepared[holder] = self.client.submit(
-                    tasks.ddl_prepare, holder, *[prepared[o] for o in olds], workers=[holder],
-                    allow_other_workers=True, pure=False,
-                    key=f"ddl-prepare-{self.name}-replan{self._iteration}-{len(new_prepared)}")
-            new_rows[holder] = int(sum(rows[o] for o in olds))
-        _wait(list(new_prepared.values()))
-        self.prepared = new_prepared
-        self.worker_rows = new_rows
-        self.plan = {w: [] for w in new_prepared}
-        self.nthreads = {w: self._threads(alive[w]) for w in new_prepared}
-        self.n_nodes = len(new_prepared)
         self._local.clear()
 
     # ------------------------------------------------------------------ scoring

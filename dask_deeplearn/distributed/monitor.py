@@ -21,6 +21,7 @@ from typing import Any
 
 from ..inspection import summary_table, summary_title
 from ..network import ModelState
+from ..training.stopping import default_metric
 from .dashboard import (TOPIC, history_topic, json_safe, page_url, progress_topic,
                         route_enabled)
 
@@ -98,7 +99,6 @@ class FitMonitor:
         info = b.data_info
         title, layers = _layers(state, params, info, _START_LAYER_COLUMNS)
         task = getattr(info, "task", None)
-        default_metric = {"classification": "logloss", "autoencoder": "MSE"}.get(task, "deviance")
         classes = getattr(info, "classes", None)
         return json_safe({
             "fit": self.fit_id,
@@ -111,7 +111,7 @@ class FitMonitor:
             "title": title,
             "layers": layers,
             "parameters": {k: params[k] for k in SUMMARY_PARAMETERS if k in params},
-            "metric": params.get("stopping_metric") or default_metric,
+            "metric": params.get("stopping_metric") or default_metric(task),
             "rows": int(b.n_rows),
             "inputs": int(getattr(info, "n_inputs", 0) or 0),
             "validation": bool(b.has_validation),

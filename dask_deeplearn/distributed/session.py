@@ -10,7 +10,8 @@ from distributed import Client, MultiLock
 
 from .cluster import connect, ensure_warm
 
-__all__ = ["training_session", "locked_workers", "as_dask", "worker_addresses"]
+__all__ = ["training_session", "locked_workers", "as_dask", "training_workers",
+           "worker_addresses"]
 
 
 @contextlib.contextmanager
@@ -27,13 +28,21 @@ def training_session(client: Client | None = None,
         yield c
 
 
-def worker_addresses(client: Client) -> list[str]:
-    """Addresses of the workers with at least one thread, sorted."""
+def training_workers(client: Client, *, wait: bool = True) -> dict[str, dict[str, Any]]:
+    """The workers with at least one thread, by address (sorted), with their scheduler info.
+
+    With ``wait``, an empty cluster is given up to 60 s for a first worker to join.
+    """
     info = client.scheduler_info(n_workers=-1)["workers"]
-    if not info:
+    if not info and wait:
         client.wait_for_workers(1, timeout=60)
         info = client.scheduler_info(n_workers=-1)["workers"]
-    return sorted(a for a, w in info.items() if w.get("nthreads", 0) > 0)
+    return {a: w for a, w in sorted(info.items()) if w.get("nthreads", 0) > 0}
+
+
+def worker_addresses(client: Client) -> list[str]:
+    """Addresses of the workers with at least one thread, sorted."""
+    return list(training_workers(client))
 
 
 @contextlib.contextmanager

@@ -84,7 +84,7 @@ def ddl_prepare(expected: str | None, *blocks: Block) -> Block:
 
 
 def ddl_balance(block: Block, ratios: np.ndarray, seed: int) -> Block:
-    """One training block resampled by class (``balance_classes``, semantics §10)."""
+    """One training block resampled by class (``balance_classes``)."""
     return balance_block(block, ratios, seed)
 
 

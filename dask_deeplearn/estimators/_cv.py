@@ -1,4 +1,4 @@
-"""N-fold cross-validation (semantics §9.4): fold assignment, CV models, holdout metrics.
+"""N-fold cross-validation as H2O does it: fold assignment, CV models, holdout metrics.
 
 Each CV model is the same estimator with ``nfolds=0`` trained on the other folds, with its
 own held-out fold as validation frame (so its early stopping and best-model choice follow
@@ -161,11 +161,6 @@ class HoldoutScorer:
                  for k, s in enumerate(self.scorers) if (folds == k).any()]
         parts = [p for p in parts if p is not None]
         return merge_partials(parts) if parts else None
-
-    def fold_partial(self, frame: pd.DataFrame, k: int) -> Any:
-        """Metric partial of fold ``k``'s model on its own held-out rows."""
-        rows = frame[frame[FOLD].to_numpy() == k].drop(columns=FOLD)
-        return self.scorers[k].partial(rows) if len(rows) else None
 
 
 #: metrics of H2O's "Cross-Validation Metrics Summary", by model category

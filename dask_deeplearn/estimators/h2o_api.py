@@ -130,10 +130,10 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
         client = client if client is not None else self.client
 
         def run() -> "DeepLearningEstimator":
-            self._pending_fitted = {"response_column_": y, "_n_raw_features": None,
-                                    "_fit_had_names": True}
             self._fit_frames(frame, y, valid, features=features, task=task, classes=classes,
-                             weights_column=self.weights_column, client=client)
+                             weights_column=self.weights_column, client=client,
+                             fitted={"response_column_": y, "_n_raw_features": None,
+                                     "_fit_had_names": True})
             self.response_column_ = y
             self._n_raw_features = None
             self._fit_had_names = True
@@ -159,11 +159,11 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
         client = client if client is not None else self.client
 
         def run() -> "DeepLearningEstimator":
-            self._pending_fitted = {"response_column_": None, "_n_raw_features": None,
-                                    "_fit_had_names": True}
             self._fit_frames(frame, None, valid, features=list(x) if x is not None else None,
                              task="autoencoder", classes=None,
-                             weights_column=self.weights_column, client=client)
+                             weights_column=self.weights_column, client=client,
+                             fitted={"response_column_": None, "_n_raw_features": None,
+                                     "_fit_had_names": True})
             self.response_column_ = None
             self._n_raw_features = None
             self._fit_had_names = True

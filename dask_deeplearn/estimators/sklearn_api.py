@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,37 +103,29 @@ class _SklearnMixin(DeepLearningBase):
                                     sample_weight=sample_weight, task=self._task,
                                     client=client)
             # warm start = H2O's checkpoint restart from this model, epochs more epochs
-            with self._continuing(float(self.epochs)) as prev:
-                return self._fit_xy(X, y, validation_data=validation_data,
-                                    sample_weight=sample_weight, task=self._task,
-                                    client=client, classes=getattr(prev, "classes_", None),
-                                    reset=False)
+            params, prev = self._continued(float(self.epochs))
+            return self._fit_xy(X, y, validation_data=validation_data,
+                                sample_weight=sample_weight, task=self._task,
+                                client=client, classes=getattr(prev, "classes_", None),
+                                reset=False, params=params, more_passes=float(self.epochs))
 
         return self._launch(run, block)
 
-    @contextlib.contextmanager
-    def _continuing(self, more_passes: float) -> Iterator[Any]:
-        """Within the block, ``fit`` continues this fitted model for ``more_passes``
-        passes over the data it is given (H2O's checkpoint restart from ``self``)."""
-        saved = (self.epochs, self.checkpoint)
+    def _continued(self, more_passes: float) -> tuple[dict[str, Any], Any]:
+        """The parameters of a fit continuing this fitted model (H2O's checkpoint restart
+        from a copy of ``self``) for ``more_passes`` passes, and that copy.
+
+        (The exact epochs target is set from the trainable row count by the fit plan.)
+        """
         prev = copy.copy(self)
-        try:
-            self.checkpoint = prev
-            # (the exact target is set from the trainable row count, see _run)
-            self.epochs = float(prev.epochs_) + float(more_passes)
-            self._partial = True
-            self._more_passes = float(more_passes)
-            yield prev
-        finally:
-            self.epochs, self.checkpoint = saved
-            self._partial = False
-            self._more_passes = None
+        return {**self._params(), "checkpoint": prev,
+                "epochs": float(prev.epochs_) + float(more_passes)}, prev
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None,
                     sample_weight: Any = None) -> "_SklearnMixin":
         """Train one pass over ``X`` and ``y``, continuing the current model.
 
-        The scikit-learn face of H2O's checkpoint restart (semantics §1.4): the first call
+        The scikit-learn face of H2O's checkpoint restart: the first call
         fits a new model on its block; each later call continues it, keeping the weights,
         the optimiser state (ADADELTA accumulators or momentum), the sample counter and
         the scoring history, for one pass over the new block.
@@ -199,18 +190,13 @@ class _SklearnMixin(DeepLearningBase):
             if allowed is not None:
                 _check_labels_in(y, allowed, first=not hasattr(self, "state_"))
         if hasattr(self, "state_"):
-            with self._continuing(1.0) as prev:
-                self._fit_xy(X, y, validation_data=None, sample_weight=sample_weight,
-                             task=self._task, classes=getattr(prev, "classes_", None),
-                             reset=False)
-            return self
-        saved = self.epochs
-        try:
-            self.epochs = 1.0
+            params, prev = self._continued(1.0)
             self._fit_xy(X, y, validation_data=None, sample_weight=sample_weight,
-                         task=self._task, classes=classes)
-        finally:
-            self.epochs = saved
+                         task=self._task, classes=getattr(prev, "classes_", None),
+                         reset=False, params=params, more_passes=1.0)
+            return self
+        self._fit_xy(X, y, validation_data=None, sample_weight=sample_weight,
+                     task=self._task, classes=classes, params={**self._params(), "epochs": 1.0})
         return self
 
     def model_performance(self, X: Any = None, y: Any = None, *, sample_weight: Any = None,

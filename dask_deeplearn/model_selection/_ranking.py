@@ -8,11 +8,10 @@ from typing import Any, Sequence, TypeVar
 
 from ..exceptions import InvalidParameterError
 from ..metrics import more_is_better
+#: the metric a search ranks and stops by when ``stopping_metric="AUTO"``, per task
+from ..training.stopping import DEFAULT_METRIC as _DEFAULT_METRIC
 
 _OWNER = "DeepLearningGridSearch"
-#: the metric a search ranks and stops by when ``stopping_metric="AUTO"``, per task
-_DEFAULT_METRIC = {"classification": "logloss", "regression": "deviance",
-                   "autoencoder": "MSE"}
 # ModelMetrics.get names that are not stopping metrics
 _EXTRA_DIRECTION = {"gini": True, "pr_auc": True, "r2": True, "mean_residual_deviance": False,
                     "classification_error": False, "error": False}

@@ -8,11 +8,10 @@ object after each model.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..training.schedule import stop_early
+from ..training.stopping import StoppingRule
 from ._ranking import metric_is_increasing, model_metric, resolve_metric
 
 
@@ -48,11 +47,8 @@ def grid_should_stop(values: Sequence[float], *, stopping_rounds: int, stopping_
     ...                  stopping_metric="logloss", stopping_tolerance=1e-3)
     False
     """
-    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    up = metric_is_increasing(stopping_metric)
-    ranked = sorted(finite, reverse=not up)  # worst first, best last
-    return stop_early(ranked[1:], stopping_rounds=stopping_rounds,
-                      stopping_metric=stopping_metric, stopping_tolerance=stopping_tolerance)
+    rule = StoppingRule(stopping_metric, int(stopping_rounds), float(stopping_tolerance))
+    return rule.should_stop_among(values, more_is_better=metric_is_increasing(stopping_metric))
 
 
 @dataclass

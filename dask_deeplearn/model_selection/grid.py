@@ -32,7 +32,7 @@ far (validation metrics when a validation frame is given, else training metrics;
 without a value for it are left out), sorts the values from worst to best, drops the
 first (worst) one -- H2O's ``ScoreKeeper.stopEarly`` skips the first entry -- and applies
 the moving-average rule that stops the training of one model
-(:func:`dask_deeplearn.training.schedule.stop_early`) with ``k = stopping_rounds``. Because
+(:meth:`dask_deeplearn.training.stopping.StoppingRule.should_stop`) with ``k = stopping_rounds``. Because
 the sequence is sorted, the rule reads: with at least ``2k + 1`` models, stop when the
 mean of the best ``k`` models is not better than the mean of the next ``k`` (ranks
 ``k+1 .. 2k``) by more than the relative ``stopping_tolerance`` (less-is-better metrics:

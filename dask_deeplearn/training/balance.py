@@ -1,4 +1,4 @@
-"""Class balancing and the probability correction back to the original priors (semantics §10).
+"""Class balancing and the probability correction back to the original priors (H2O).
 
 numpy only: the same functions run in this process and inside Dask tasks, one block at a
 time, so a balanced training frame is built where its partitions live.

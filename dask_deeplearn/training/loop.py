@@ -1,4 +1,4 @@
-"""The one driver loop shared by every backend (semantics §7.1, §8, §9).
+"""The one driver loop shared by every backend: iterations, scoring, stopping, best model.
 
 A backend only trains where the data is and scores fixed samples; iterations, the scoring
 schedule, the history, early stopping, the runtime limit and the best model all live here.
@@ -18,14 +18,9 @@ import pandas as pd
 
 from ..exceptions import UnstableModelError
 from ..network import ModelState
-from .schedule import (
-    MORE_IS_BETTER,
-    ScoringSchedule,
-    adjust_samples_per_iteration,
-    samples_per_iteration,
-    stop_early,
-)
+from .schedule import ScoringSchedule, adjust_samples_per_iteration, samples_per_iteration
 from .scoring import history_columns, history_values
+from .stopping import StoppingRule, metric_value
 
 __all__ = ["Backend", "FitObserver", "TimedBackend", "TrainResult", "fit_status",
            "run_training"]
@@ -120,24 +115,6 @@ class TrainResult:
     events: list[str] = field(default_factory=list)
 
 
-def _metric_value(m: Any, name: str) -> float:
-    if m is None:
-        return float("nan")
-    try:
-        v = m.get(name)
-    except (KeyError, AttributeError, ValueError):
-        return float("nan")
-    return float("nan") if v is None else float(v)
-
-
-def _loss_for_best(m: Any, metric: str) -> float:
-    """H2O's ``loss()`` for the best-model comparison: smaller is better (§9.3)."""
-    v = _metric_value(m, metric)
-    if metric in MORE_IS_BETTER:
-        return 1.0 - v if metric in ("AUC", "AUCPR") else -v
-    return v
-
-
 def run_training(
     backend: Backend,
     state: ModelState,
@@ -179,8 +156,8 @@ def run_training(
         Polled at every iteration boundary; when it returns True training stops there
         (H2O's cancel) and the model of the last finished iteration is kept.
     history : pandas.DataFrame, optional
-        Scoring history of the checkpoint this run continues (semantics §1.4): new rows
-        are appended to it, and iterations, samples and training time continue from it.
+        Scoring history of the checkpoint this run continues (H2O's checkpoint restart):
+        new rows are appended to it, and iterations, samples and training time continue from it.
     iterations_done : int, default=0
         Iterations the checkpoint ran.
 
@@ -230,241 +207,305 @@ def _train(
     -------
     TrainResult
     """
-    t0 = time.time()
-    N = backend.n_rows
-    epochs = float(params["epochs"])
-    stopping_rounds = int(params["stopping_rounds"])
-    default_metric = {"classification": "logloss", "autoencoder": "MSE"}.get(task, "deviance")
-    stopping_metric = params.get("stopping_metric") or default_metric
-    best_metric = params.get("stopping_metric") or default_metric
-    max_runtime = float(params["max_runtime_secs"])
-    cols = history_columns(task, n_classes)
-    if params.get("custom_metric_func") is not None:
-        cols = cols + ["custom"]
-    has_valid = backend.has_validation
-    schedule = ScoringSchedule(
-        score_interval=float(params["score_interval"]),
-        score_duty_cycle=float(params["score_duty_cycle"]),
-        score_each_iteration=bool(params["score_each_iteration"]),
-    )
-    nan_row = {f"training_{c}": float("nan") for c in cols}
-    if has_valid:
-        nan_row.update({f"validation_{c}": float("nan") for c in cols})
-    rows: list[dict[str, Any]] = [
-        {"timestamp": pd.Timestamp.now(), "duration": 0.0, "training_speed": float("nan"),
-         "epochs": state.processed / N, "iterations": 0, "samples": float(state.processed), **nan_row}
-    ]
-    train_time = 0.0
-    t_offset = 0.0
-    if history is not None and len(history):
-        rows = [dict(r) for r in history.to_dict("records")]
-        last = rows[-1]
-        speed = float(last.get("training_speed", float("nan")))
-        if speed > 0 and math.isfinite(speed):
-            train_time = state.processed / speed
-        t_offset = float(last.get("duration", 0.0))
-    # the stopping rule looks at this run's scoring events only (the first row is skipped)
-    stop_values: list[float] = []
-    iteration = int(iterations_done)
-    stop_reason = "epochs"
-    best_state: ModelState | None = None
-    best_loss = math.inf
-    train_m = valid_m = None
-    rows_per_10s: float | None = None
-    events: list[str] = []
-
-    def score_now(final_flag: bool) -> None:
-        nonlocal train_m, valid_m, best_state, best_loss
-        start = time.time()
-        train_m = backend.score(state, "train")
-        valid_m = backend.score(state, "valid") if has_valid else None
-        end = time.time()
-        schedule.record(start, end)
-        row = {
-            "timestamp": pd.Timestamp.now(),
-            "duration": t_offset + end - t0,
-            "training_speed": state.processed / max(train_time, 1e-9),
-            "epochs": state.processed / N,
-            "iterations": iteration,
-            "samples": float(state.processed),
-        }
-        row.update({f"training_{k}": v for k, v in history_values(train_m, cols).items()})
-        if has_valid:
-            row.update({f"validation_{k}": v for k, v in history_values(valid_m, cols).items()})
-        rows.append(row)
-        if observer is not None:
-            observer.scored(row)
-        ref = valid_m if has_valid else train_m
-        stop_values.append(_metric_value(ref, stopping_metric))
-        loss = _loss_for_best(ref, best_metric)
-        if params["overwrite_with_best_model"] and not math.isnan(loss) and loss < best_loss:
-            best_loss = loss
-            best_state = state.copy()
-        line = _format_row(row, cols, has_valid)
-        if verbose:
-            print(line, flush=True)
-        logger.info(line)
-        if on_score is not None:
-            on_score(pd.DataFrame(rows), line, state, train_m, valid_m)
-
-    last_dt = 0.0
-    if task == "autoencoder" and (history is None or not len(history)):
-        # H2O starts an autoencoder's history with the untrained model scored (§8.3),
-        # instead of a supervised model's row of NaN
-        rows.clear()
-        score_now(epochs <= 0)
-    elif epochs <= 0:
-        score_now(True)
-        stop_reason = "epochs"
-    tspi_param = int(params["train_samples_per_iteration"])
-    target_ratio = float(params["target_ratio_comm_to_comp"])
-    multi_auto = (tspi_param == -2 and backend.n_nodes > 1
-                  and not params["single_node_mode"] and hasattr(backend, "calibrate"))
-    if multi_auto and epochs > 0:
-        backend.calibrate(state)  # type: ignore[attr-defined]
-    tspi = 0
-    in_training = False
-    last_good = state
+    run = _Run(backend, state, params, task=task, n_classes=n_classes, seed=seed,
+               verbose=verbose, on_score=on_score, stop_requested=stop_requested,
+               history=history, iterations_done=iterations_done, observer=observer)
+    run.start()
     try:
-        while state.processed / N < epochs:
-            if stop_requested is not None and stop_requested():
-                stop_reason = "cancelled"
-                events.append(f"cancelled before iteration {iteration + 1}")
-                break
-            iteration += 1
-            if multi_auto and iteration > iterations_done + 1:
-                comm, _ = backend.last_timing or (0.0, 0.0)  # type: ignore[attr-defined]
-                tspi = adjust_samples_per_iteration(
-                    tspi, comm_seconds=comm, iteration_seconds=last_dt,
-                    target_ratio_comm_to_comp=target_ratio,
-                    max_rows=min(max(1.0, epochs * N / 10.0), 100_000 * backend.n_nodes))
-            else:
-                timing = getattr(backend, "last_timing", None) if multi_auto else None
-                tspi = samples_per_iteration(
-                    tspi_param,
-                    n_rows=N,
-                    epochs=epochs,
-                    n_nodes=backend.n_nodes,
-                    replicate=backend.replicate,
-                    single_node_mode=bool(params["single_node_mode"]),
-                    rows_per_10s=rows_per_10s,
-                    comm_seconds=None if timing is None else timing[0],
-                    rows_per_second=None if timing is None else timing[1],
-                    target_ratio_comm_to_comp=target_ratio,
-                )
-            shuffle = bool(params["shuffle_training_data"])
-            # the last finite model survives a diverging iteration (in-place backends mutate)
-            last_good = state.copy() if getattr(backend, "in_place", False) else state
-            it_start = time.time()
-            in_training = True
-            try:
-                new_state, done = backend.train_iteration(state, tspi, seed + state.processed,
-                                                          shuffle)
-                in_training = False
-            except Exception as exc:
-                # e.g. every worker lost: hand the last finished model to the caller
-                events.append(f"iteration {iteration}: {type(exc).__name__}: {exc}")
-                exc.result = TrainResult(  # type: ignore[attr-defined]
-                    state=last_good, history=pd.DataFrame(rows), training_metrics=train_m,
-                    validation_metrics=valid_m, stop_reason="failed", iterations=iteration - 1,
-                    epochs=last_good.processed / N, run_time=time.time() - t0, events=events)
-                raise
-            dt = time.time() - it_start
-            last_dt = dt
-            train_time += dt
-            if done > 0 and dt > 0:
-                rows_per_10s = done / dt * 10.0
-            reason = new_state.unstable_reason()
-            if reason is not None:
-                exc = UnstableModelError(
-                    f"Training diverged: {reason} after iteration "
-                    f"{iteration} ({new_state.processed / N:.3f} epochs). Likely causes: a "
-                    "manual 'rate' that is too large, no 'max_w2' constraint with Rectifier, or "
-                    "unscaled inputs with standardize=False. Try adaptive_rate=True, a smaller "
-                    "rate, or max_w2=10. The model keeps the last finite weights (iteration "
-                    f"{iteration - 1})."
-                )
-                events.append(f"iteration {iteration}: {reason}; training stopped")
-                exc.result = TrainResult(  # type: ignore[attr-defined]
-                    state=last_good, history=pd.DataFrame(rows), training_metrics=train_m,
-                    validation_metrics=valid_m, stop_reason="diverged", iterations=iteration - 1,
-                    epochs=last_good.processed / N, run_time=time.time() - t0, events=events)
-                raise exc
-            state = new_state
-            if done == 0:
-                events.append(f"iteration {iteration}: no rows were trained")
-                stop_reason = "no training rows"
-                score_now(True)
-                break
-            timed_out = max_runtime > 0 and time.time() - t0 > max_runtime
-            final = state.processed / N >= epochs or timed_out
-            if schedule.due(time.time(), final=final):
-                score_now(final)
-                # classification_stop / regression_stop on the training sample (§9.2)
-                if task == "classification":
-                    cs = float(params["classification_stop"])
-                    err = _metric_value(train_m, "misclassification")
-                    if cs >= 0 and not math.isnan(err) and err <= cs:
-                        stop_reason = "classification_stop"
-                        break
-                else:
-                    rs = float(params["regression_stop"])
-                    mse = _metric_value(train_m, "MSE")
-                    if rs >= 0 and not math.isnan(mse) and mse <= rs:
-                        stop_reason = "regression_stop"
-                        break
-                if stop_early(stop_values, stopping_rounds=stopping_rounds,
-                              stopping_metric=stopping_metric,
-                              stopping_tolerance=float(params["stopping_tolerance"])):
-                    stop_reason = "early_stopping"
-                    break
-            if timed_out:
-                stop_reason = "max_runtime_secs"
+        while run.state.processed / run.n_rows < run.epochs:
+            if not run.iterate():
                 break
     except KeyboardInterrupt:
-        # as scikit-learn's MLP and H2O's cancel: keep the model of the last finished
-        # iteration (an in-place backend may have been mid-update: restore its copy)
-        warnings.warn("Training interrupted by the user; the model of the last finished "
-                      "iteration is kept.", UserWarning, stacklevel=2)
-        if in_training:
-            state = last_good
-            iteration -= 1
-        stop_reason = "interrupted"
-        events.append(f"interrupted after iteration {iteration}")
+        run.interrupted()
     except Exception as exc:
         # a failure outside training (e.g. every worker lost while scoring): hand the model
         # of the last finished iteration to the caller with the error
         if not hasattr(exc, "result"):
-            kept = last_good if in_training else state
-            events.append(f"iteration {iteration}: {type(exc).__name__}: {exc}")
-            exc.result = TrainResult(  # type: ignore[attr-defined]
-                state=kept, history=pd.DataFrame(rows), training_metrics=train_m,
-                validation_metrics=valid_m, stop_reason="failed", iterations=iteration,
-                epochs=kept.processed / N, run_time=time.time() - t0, events=events)
+            kept = run.last_good if run.in_training else run.state
+            run.events.append(f"iteration {run.iteration}: {type(exc).__name__}: {exc}")
+            exc.result = run.result(kept, "failed", run.iteration)  # type: ignore[attr-defined]
         raise
-    if stop_reason in ("cancelled", "interrupted") and (
-            len(rows) == 1 or rows[-1]["iterations"] != iteration):
-        score_now(True)  # a cancelled model still gets metrics for its last iteration
-    # Overwrite with the best model (§9.3). H2O skips this on timeout; we do not (a bug).
-    if params["overwrite_with_best_model"] and best_state is not None:
-        ref = valid_m if has_valid else train_m
-        if best_loss < _loss_for_best(ref, best_metric):
-            best_state.processed = state.processed
-            state = best_state
-            events.append("final model overwritten with the best scored model")
-            score_now(True)
-    history = pd.DataFrame(rows)
-    return TrainResult(
-        state=state,
-        history=history,
-        training_metrics=train_m,
-        validation_metrics=valid_m,
-        stop_reason=stop_reason,
-        iterations=iteration,
-        epochs=state.processed / N,
-        run_time=time.time() - t0,
-        events=events,
-    )
+    return run.finish()
+
+
+class _Run:
+    """The state of one training run, changed only by its methods.
+
+    :meth:`start` writes the first history row, :meth:`iterate` runs one iteration (and
+    scores when the schedule says so), :meth:`score_now` adds a scoring-history row,
+    :meth:`finish` applies the best model and returns the :class:`TrainResult`.
+    """
+
+    def __init__(self, backend: Backend, state: ModelState, params: dict[str, Any], *,
+                 task: str, n_classes: int | None, seed: int, verbose: bool,
+                 on_score: Callable[..., None] | None,
+                 stop_requested: Callable[[], bool] | None, history: pd.DataFrame | None,
+                 iterations_done: int, observer: FitObserver | None) -> None:
+        self.t0 = time.time()
+        self.backend = backend
+        self.state = state
+        self.params = params
+        self.task = task
+        self.seed = seed
+        self.verbose = verbose
+        self.on_score = on_score
+        self.stop_requested = stop_requested
+        self.observer = observer
+        self.continued = history is not None and len(history) > 0
+        self.iterations_done = int(iterations_done)
+        self.n_rows = backend.n_rows
+        self.epochs = float(params["epochs"])
+        self.max_runtime = float(params["max_runtime_secs"])
+        self.rule = StoppingRule.from_params(params, task)
+        cols = history_columns(task, n_classes)
+        if params.get("custom_metric_func") is not None:
+            cols = cols + ["custom"]
+        self.cols = cols
+        self.has_valid = backend.has_validation
+        self.schedule = ScoringSchedule(
+            score_interval=float(params["score_interval"]),
+            score_duty_cycle=float(params["score_duty_cycle"]),
+            score_each_iteration=bool(params["score_each_iteration"]),
+        )
+        nan_row = {f"training_{c}": float("nan") for c in cols}
+        if self.has_valid:
+            nan_row.update({f"validation_{c}": float("nan") for c in cols})
+        self.rows: list[dict[str, Any]] = [
+            {"timestamp": pd.Timestamp.now(), "duration": 0.0, "training_speed": float("nan"),
+             "epochs": state.processed / self.n_rows, "iterations": 0,
+             "samples": float(state.processed), **nan_row}
+        ]
+        self.train_time = 0.0
+        self.t_offset = 0.0
+        if self.continued:
+            self.rows = [dict(r) for r in history.to_dict("records")]  # type: ignore[union-attr]
+            last = self.rows[-1]
+            speed = float(last.get("training_speed", float("nan")))
+            if speed > 0 and math.isfinite(speed):
+                self.train_time = state.processed / speed
+            self.t_offset = float(last.get("duration", 0.0))
+        # the stopping rule looks at this run's scoring events only (the first row is skipped)
+        self.stop_values: list[float] = []
+        self.iteration = self.iterations_done
+        self.stop_reason = "epochs"
+        self.best_state: ModelState | None = None
+        self.best_loss = math.inf
+        self.train_m: Any = None
+        self.valid_m: Any = None
+        self.rows_per_10s: float | None = None
+        self.events: list[str] = []
+        self.last_dt = 0.0
+        self.tspi = 0
+        self.in_training = False
+        self.last_good = state
+        self.tspi_param = int(params["train_samples_per_iteration"])
+        self.target_ratio = float(params["target_ratio_comm_to_comp"])
+        self.multi_auto = (self.tspi_param == -2 and backend.n_nodes > 1
+                           and not params["single_node_mode"] and hasattr(backend, "calibrate"))
+
+    # ------------------------------------------------------------------ results
+    def result(self, state: ModelState, stop_reason: str, iterations: int) -> TrainResult:
+        """The run's :class:`TrainResult` with ``state`` as its model."""
+        return TrainResult(
+            state=state, history=pd.DataFrame(self.rows), training_metrics=self.train_m,
+            validation_metrics=self.valid_m, stop_reason=stop_reason, iterations=iterations,
+            epochs=state.processed / self.n_rows, run_time=time.time() - self.t0,
+            events=self.events)
+
+    # ------------------------------------------------------------------ scoring
+    def score_now(self) -> None:
+        """Score the current model, add a history row and track the best model."""
+        backend, state = self.backend, self.state
+        start = time.time()
+        self.train_m = backend.score(state, "train")
+        self.valid_m = backend.score(state, "valid") if self.has_valid else None
+        end = time.time()
+        self.schedule.record(start, end)
+        row = {
+            "timestamp": pd.Timestamp.now(),
+            "duration": self.t_offset + end - self.t0,
+            "training_speed": state.processed / max(self.train_time, 1e-9),
+            "epochs": state.processed / self.n_rows,
+            "iterations": self.iteration,
+            "samples": float(state.processed),
+        }
+        row.update({f"training_{k}": v
+                    for k, v in history_values(self.train_m, self.cols).items()})
+        if self.has_valid:
+            row.update({f"validation_{k}": v
+                        for k, v in history_values(self.valid_m, self.cols).items()})
+        self.rows.append(row)
+        if self.observer is not None:
+            self.observer.scored(row)
+        ref = self.valid_m if self.has_valid else self.train_m
+        self.stop_values.append(self.rule.value(ref))
+        loss = self.rule.loss(ref)
+        if self.params["overwrite_with_best_model"] and not math.isnan(loss) \
+                and loss < self.best_loss:
+            self.best_loss = loss
+            self.best_state = state.copy()
+        line = _format_row(row, self.cols, self.has_valid)
+        if self.verbose:
+            print(line, flush=True)
+        logger.info(line)
+        if self.on_score is not None:
+            self.on_score(pd.DataFrame(self.rows), line, state, self.train_m, self.valid_m)
+
+    # ------------------------------------------------------------------ iterations
+    def start(self) -> None:
+        """The first scoring (an autoencoder's untrained model, or a run of 0 epochs)."""
+        if self.task == "autoencoder" and not self.continued:
+            # H2O starts an autoencoder's history with the untrained model scored, instead
+            # of a supervised model's row of NaN
+            self.rows.clear()
+            self.score_now()
+        elif self.epochs <= 0:
+            self.score_now()
+        if self.multi_auto and self.epochs > 0:
+            self.backend.calibrate(self.state)  # type: ignore[attr-defined]
+
+    def _samples(self) -> int:
+        """Rows of the next iteration (``train_samples_per_iteration``, auto-tuned)."""
+        backend, params = self.backend, self.params
+        if self.multi_auto and self.iteration > self.iterations_done + 1:
+            comm, _ = backend.last_timing or (0.0, 0.0)  # type: ignore[attr-defined]
+            return adjust_samples_per_iteration(
+                self.tspi, comm_seconds=comm, iteration_seconds=self.last_dt,
+                target_ratio_comm_to_comp=self.target_ratio,
+                max_rows=min(max(1.0, self.epochs * self.n_rows / 10.0),
+                             100_000 * backend.n_nodes))
+        timing = getattr(backend, "last_timing", None) if self.multi_auto else None
+        return samples_per_iteration(
+            self.tspi_param,
+            n_rows=self.n_rows,
+            epochs=self.epochs,
+            n_nodes=backend.n_nodes,
+            replicate=backend.replicate,
+            single_node_mode=bool(params["single_node_mode"]),
+            rows_per_10s=self.rows_per_10s,
+            comm_seconds=None if timing is None else timing[0],
+            rows_per_second=None if timing is None else timing[1],
+            target_ratio_comm_to_comp=self.target_ratio,
+        )
+
+    def iterate(self) -> bool:
+        """One iteration, scored when due; False when training stops here.
+
+        Raises
+        ------
+        UnstableModelError
+            The iteration diverged (``exc.result`` holds the last finite model).
+        Exception
+            The backend failed (``exc.result`` holds the model of the last iteration).
+        """
+        if self.stop_requested is not None and self.stop_requested():
+            self.stop_reason = "cancelled"
+            self.events.append(f"cancelled before iteration {self.iteration + 1}")
+            return False
+        self.iteration += 1
+        iteration = self.iteration
+        self.tspi = self._samples()
+        shuffle = bool(self.params["shuffle_training_data"])
+        state = self.state
+        # the last finite model survives a diverging iteration (in-place backends mutate)
+        self.last_good = state.copy() if getattr(self.backend, "in_place", False) else state
+        it_start = time.time()
+        self.in_training = True
+        try:
+            new_state, done = self.backend.train_iteration(state, self.tspi,
+                                                           self.seed + state.processed, shuffle)
+            self.in_training = False
+        except Exception as exc:
+            # e.g. every worker lost: hand the last finished model to the caller
+            self.events.append(f"iteration {iteration}: {type(exc).__name__}: {exc}")
+            exc.result = self.result(self.last_good, "failed",  # type: ignore[attr-defined]
+                                     iteration - 1)
+            raise
+        dt = time.time() - it_start
+        self.last_dt = dt
+        self.train_time += dt
+        if done > 0 and dt > 0:
+            self.rows_per_10s = done / dt * 10.0
+        reason = new_state.unstable_reason()
+        if reason is not None:
+            exc = UnstableModelError(
+                f"Training diverged: {reason} after iteration "
+                f"{iteration} ({new_state.processed / self.n_rows:.3f} epochs). Likely causes: a "
+                "manual 'rate' that is too large, no 'max_w2' constraint with Rectifier, or "
+                "unscaled inputs with standardize=False. Try adaptive_rate=True, a smaller "
+                "rate, or max_w2=10. The model keeps the last finite weights (iteration "
+                f"{iteration - 1})."
+            )
+            self.events.append(f"iteration {iteration}: {reason}; training stopped")
+            exc.result = self.result(self.last_good, "diverged",  # type: ignore[attr-defined]
+                                     iteration - 1)
+            raise exc
+        self.state = new_state
+        if done == 0:
+            self.events.append(f"iteration {iteration}: no rows were trained")
+            self.stop_reason = "no training rows"
+            self.score_now()
+            return False
+        timed_out = self.max_runtime > 0 and time.time() - self.t0 > self.max_runtime
+        final = self.state.processed / self.n_rows >= self.epochs or timed_out
+        if self.schedule.due(time.time(), final=final):
+            self.score_now()
+            reason = self._stopped()
+            if reason is not None:
+                self.stop_reason = reason
+                return False
+        if timed_out:
+            self.stop_reason = "max_runtime_secs"
+            return False
+        return True
+
+    def _stopped(self) -> str | None:
+        """The stop reason after a scoring event, or None to go on.
+
+        ``classification_stop`` / ``regression_stop`` look at the training metrics (as in
+        H2O), then the early-stopping rule at the run's stopping values.
+        """
+        params = self.params
+        if self.task == "classification":
+            cs = float(params["classification_stop"])
+            err = metric_value(self.train_m, "misclassification")
+            if cs >= 0 and not math.isnan(err) and err <= cs:
+                return "classification_stop"
+        else:
+            rs = float(params["regression_stop"])
+            mse = metric_value(self.train_m, "MSE")
+            if rs >= 0 and not math.isnan(mse) and mse <= rs:
+                return "regression_stop"
+        if self.rule.should_stop(self.stop_values):
+            return "early_stopping"
+        return None
+
+    def interrupted(self) -> None:
+        """Ctrl-C: keep the model of the last finished iteration (as scikit-learn's MLP
+        and H2O's cancel); an in-place backend may have been mid-update."""
+        warnings.warn("Training interrupted by the user; the model of the last finished "
+                      "iteration is kept.", UserWarning, stacklevel=3)
+        if self.in_training:
+            self.state = self.last_good
+            self.iteration -= 1
+        self.stop_reason = "interrupted"
+        self.events.append(f"interrupted after iteration {self.iteration}")
+
+    def finish(self) -> TrainResult:
+        """Score a cancelled model, apply the best model, and return the result."""
+        if self.stop_reason in ("cancelled", "interrupted") and (
+                len(self.rows) == 1 or self.rows[-1]["iterations"] != self.iteration):
+            self.score_now()  # a cancelled model still gets metrics for its last iteration
+        # Overwrite with the best model scored. (H2O skips this after a timeout, which
+        # looks like a bug; it is applied here in every case.)
+        if self.params["overwrite_with_best_model"] and self.best_state is not None:
+            ref = self.valid_m if self.has_valid else self.train_m
+            if self.best_loss < self.rule.loss(ref):
+                self.best_state.processed = self.state.processed
+                self.state = self.best_state
+                self.events.append("final model overwritten with the best scored model")
+                self.score_now()
+        return self.result(self.state, self.stop_reason, self.iteration)
 
 
 def _format_row(row: dict[str, Any], cols: list[str], has_valid: bool) -> str:

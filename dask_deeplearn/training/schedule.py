@@ -1,4 +1,6 @@
-"""Iteration sizing, the scoring schedule and the early-stopping rule (semantics §7.2, §8, §9).
+"""Iteration sizing and the scoring schedule (H2O's ``train_samples_per_iteration`` and
+``score_interval`` / ``score_duty_cycle`` rules); the stopping rule is in
+:mod:`dask_deeplearn.training.stopping`.
 
 Pure Python; no Dask, no numba.
 """
@@ -9,16 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-__all__ = ["samples_per_iteration", "adjust_samples_per_iteration", "ScoringSchedule",
-           "stop_early", "MORE_IS_BETTER"]
+from .stopping import BOUNDED_BELOW, MORE_IS_BETTER, StoppingRule
 
-#: stopping metrics where a larger value is better (semantics §9.1 step 5)
-MORE_IS_BETTER = frozenset({"AUC", "AUCPR", "lift_top_group", "custom_increasing"})
-#: metrics bounded below by zero (a zero reference average stops at once, §9.1 step 4)
-BOUNDED_BELOW = frozenset(
-    {"logloss", "MSE", "RMSE", "MAE", "RMSLE", "AUC", "AUCPR", "misclassification",
-     "mean_per_class_error"}
-)
+__all__ = ["samples_per_iteration", "adjust_samples_per_iteration", "ScoringSchedule",
+           "stop_early", "MORE_IS_BETTER", "BOUNDED_BELOW"]
+
 
 
 def samples_per_iteration(
@@ -34,7 +31,7 @@ def samples_per_iteration(
     rows_per_second: float | None = None,
     target_ratio_comm_to_comp: float = 0.05,
 ) -> int:
-    """Resolve ``train_samples_per_iteration`` to the global rows per iteration (§7.2).
+    """Resolve ``train_samples_per_iteration`` to the global rows per iteration (H2O's rule).
 
     Parameters
     ----------
@@ -97,7 +94,7 @@ def samples_per_iteration(
 def adjust_samples_per_iteration(tspi: int, *, comm_seconds: float, iteration_seconds: float,
                                  target_ratio_comm_to_comp: float,
                                  max_rows: float | None = None) -> int:
-    """H2O's multi-node correction after an iteration (semantics §7.2).
+    """H2O's multi-node correction of the iteration size after an iteration.
 
     With ``ratio = comm / iteration`` and ``corr = clamp(target / ratio, 0.5, 2)``, the
     iteration size becomes ``tspi / corr`` when ``corr`` is outside ``[0.8, 1.2]``;
@@ -118,7 +115,7 @@ def adjust_samples_per_iteration(tspi: int, *, comm_seconds: float, iteration_se
 
 @dataclass
 class ScoringSchedule:
-    """When to score (semantics §8.1).
+    """When to score (H2O's scoring schedule).
 
     Score at the end of training, at every iteration when ``score_each_iteration``, and
     otherwise when more than ``score_interval`` seconds passed since the last scoring
@@ -147,10 +144,6 @@ class ScoringSchedule:
         self.total_scoring += end - start
 
 
-def _sign(x: float) -> int:
-    return (x > 0) - (x < 0)
-
-
 def stop_early(
     values: Sequence[float],
     *,
@@ -158,7 +151,9 @@ def stop_early(
     stopping_metric: str,
     stopping_tolerance: float,
 ) -> bool:
-    """H2O's moving-average early-stopping rule (``ScoreKeeper.stopEarly``, §9.1).
+    """H2O's moving-average early-stopping rule (``ScoreKeeper.stopEarly``).
+
+    The function form of :meth:`dask_deeplearn.training.stopping.StoppingRule.should_stop`.
 
     Parameters
     ----------
@@ -178,22 +173,5 @@ def stop_early(
         True when the last ``k`` moving averages show no sufficient improvement over the
         reference average.
     """
-    k = int(stopping_rounds)
-    if k <= 0 or len(values) < 2 * k:
-        return False
-    n = len(values)
-    window = list(values[n - 2 * k :])
-    if any(v is None or math.isnan(v) for v in window):
-        return False
-    mas = [sum(window[i : i + k]) / k for i in range(k + 1)]
-    ref = mas[0]
-    rest = mas[1:]
-    more_better = stopping_metric in MORE_IS_BETTER
-    if stopping_metric in BOUNDED_BELOW and ref == 0:
-        return True
-    best = max(rest) if more_better else min(rest)
-    if _sign(max(mas)) != _sign(min(mas)) or _sign(best) != _sign(ref):
-        return False
-    if more_better:
-        return best / ref <= 1 + stopping_tolerance
-    return best / ref >= 1 - stopping_tolerance
+    return StoppingRule(stopping_metric, int(stopping_rounds),
+                        float(stopping_tolerance)).should_stop(values)

@@ -81,7 +81,7 @@ def reconstruction_errors(state: ModelState, X: np.ndarray) -> tuple[np.ndarray,
     Returns
     -------
     reconstruction, squared_error : ndarray of shape (n_samples, n_inputs), float64
-        The network output and ``(output - input)**2`` per expanded input (semantics §12).
+        The network output and ``(output - input)**2`` per expanded input (H2O's reconstruction error).
     """
     out = forward(state.spec, state.W, state.B, X)
     se = out - np.asarray(X, dtype=np.float64)
@@ -155,7 +155,7 @@ def _builtin_partial(pred: np.ndarray, actual: np.ndarray, weight: np.ndarray | 
 
 
 def history_columns(task: str, n_classes: int | None) -> list[str]:
-    """Metric columns of the scoring history for one frame (without prefix), §8.3."""
+    """Metric columns of the scoring history for one frame (without prefix), as in H2O's scoring history."""
     if task == "regression":
         return ["rmse", "deviance", "mae", "r2"]
     if task == "autoencoder":

@@ -349,6 +349,7 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_finite_model():
 
 def test_ctrl_c_keeps_the_model_of_the_last_finished_iteration():
     import _thread
+    import signal
     import threading
     import warnings
 
@@ -357,12 +358,18 @@ def test_ctrl_c_keeps_the_model_of_the_last_finished_iteration():
     y = (X[:, 0] > 0).astype(int)
     clf = DeepLearningClassifier(hidden=[64], epochs=10_000, seed=1, quiet_mode=True,
                                  train_samples_per_iteration=500, score_each_iteration=True)
+    # Python's own Ctrl-C handler (importing dask_jobqueue.runner, as test_deploy does,
+    # installs one that exits the process)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.5, _thread.interrupt_main)
     timer.start()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        clf.fit(X, y)
-    timer.cancel()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X, y)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, before)
     assert clf.stop_reason_ == "interrupted" and clf.state_.is_finite()
     assert any("interrupted" in str(w.message) for w in caught)
     assert 0 < clf.epochs_ < 10_000 and clf.score(X, y) > 0.9

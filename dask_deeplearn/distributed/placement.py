@@ -1,0 +1,104 @@
+"""Where training blocks go: which worker trains on which block, and replica sizes."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from distributed import Future
+
+__all__ = ["input_holder", "plan_blocks", "replica_fits"]
+
+#: fraction of a worker's memory limit replicated training data may take
+_REPLICA_MEMORY_FRACTION = 0.5
+
+
+def replica_fits(nbytes: int, memory_limits: list[int]) -> bool:
+    """Whether a full copy of ``nbytes`` of training data fits on every worker.
+
+    A copy may take half of a worker's memory limit (Dask starts spilling at 60 %); a
+    limit of 0 means unlimited.
+    """
+    return all(lim == 0 or nbytes <= _REPLICA_MEMORY_FRACTION * lim for lim in memory_limits)
+
+
+def plan_blocks(
+    owners: list[str],
+    rows: list[int],
+    workers: list[str],
+    *,
+    balance: bool,
+) -> dict[str, list[int]]:
+    """Which blocks each worker trains on, without replication.
+
+    Every block stays with the worker holding it. With ``balance`` (H2O's
+    ``force_load_balance``), a worker holding nothing takes whole blocks from the most
+    loaded worker as long as that makes the split more even (data moves once, at setup).
+
+    Parameters
+    ----------
+    owners : list of str
+        Worker holding each block.
+    rows : list of int
+        Rows of each block.
+    workers : list of str
+        Workers that may train.
+    balance : bool
+
+    Returns
+    -------
+    dict
+        ``{worker: [block indices, in order]}`` for workers with at least one block.
+    """
+    plan: dict[str, list[int]] = {w: [] for w in workers}
+    for i, owner in enumerate(owners):
+        plan.setdefault(owner, []).append(i)
+    if balance:
+        while True:
+            load = {w: sum(rows[i] for i in plan[w]) for w in plan}
+            empty = [w for w in plan if not plan[w]]
+            donor = max(plan, key=lambda w: load[w])
+            if not empty or len(plan[donor]) < 2:
+                break
+            give = min(plan[donor], key=lambda i: rows[i])
+            if rows[give] >= load[donor]:  # pragma: no cover - guarded by len >= 2
+                break
+            plan[donor].remove(give)
+            plan[empty[0]].append(give)
+    return {w: sorted(b) for w, b in plan.items() if b}
+
+
+def input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
+    """The live worker holding most of the in-memory data a partition is computed from.
+
+    Walks the partition's task graph down to the keys it does not define (scattered or
+    persisted data); when every such key is in some worker's memory, returns the worker
+    holding the most of them (as a one-element list), else an empty list.
+    """
+    try:
+        dsk = part.__dask_graph__()
+        seen: set[Any] = set()
+        external: set[Any] = set()
+        stack = [part.key]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            node = dsk.get(key)
+            if node is None:
+                external.add(key)
+            else:
+                stack.extend(getattr(node, "dependencies", ()) or ())
+        if not external:
+            return []
+        who = client.who_has([Future(k, client=client) for k in external])
+    except Exception:  # noqa: BLE001 - placement is an optimisation only
+        return []
+    counts: dict[str, int] = {}
+    for key in external:
+        held = [w for w in who.get(key, ()) if w in alive]
+        if not held:
+            return []
+        for w in held:
+            counts[w] = counts.get(w, 0) + 1
+    return [max(sorted(counts), key=counts.__getitem__)]
