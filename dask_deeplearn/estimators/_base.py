@@ -436,10 +436,7 @@ def _restarted(prev: Any, info: DataInfo, eff: dict[str, Any]) -> tuple[DataInfo
     state.spec = dataclasses.replace(state.spec, hidden_dropout_ratios=tuple(ratios),
                                      input_dropout_ratio=float(eff["input_dropout_ratio"]))
     if info.missing_values_handling != eff["missing_values_handling"]:
-        # (a fitted DataInfo is frozen: rebuild it through its pickling protocol)
-        changed = {**info.__getstate__(), "missing_values_handling": eff["missing_values_handling"]}
-        info = DataInfo.__new__(DataInfo)
-        info.__setstate__(changed)
+        info = dataclasses.replace(info, missing_values_handling=eff["missing_values_handling"])
     return info, state
 
 
