@@ -206,7 +206,7 @@ class Scorer:
         """
         out, _ = reconstruction_errors(self.state, X)
         info = self.data_info
-        start = int(info._num_start)
+        start = int(info.num_start)
         if out.shape[1] > start and len(info.num_mul):
             out[:, start:] = out[:, start:] / info.num_mul + info.num_sub
         return out

@@ -13,12 +13,13 @@ a weight is given, a weight ``> 0``; ``min``/``max`` over every finite value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._columns import numeric_float64 as _to_float
 from .encodings import to_python_scalar
 
 __all__ = ["StatsPlan", "partition_stats", "combine_stats", "NumStats", "moments_variance"]
@@ -39,7 +40,6 @@ class StatsPlan:
     weighted_moments: bool = False
     offset: Any = None
     level_response: tuple = ()  # categorical columns that need per-level response sums
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -65,12 +65,6 @@ def moments_variance(n: float, wsum: float, m2: float) -> float:
     if n <= 1 or wsum <= 0:
         return 0.0
     return float(n / (n - 1.0) * m2 / wsum)
-
-
-def _to_float(series: pd.Series) -> np.ndarray:
-    if series.dtype == bool:
-        return series.to_numpy(dtype=np.float64)
-    return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _num_acc(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:

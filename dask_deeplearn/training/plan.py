@@ -28,6 +28,7 @@ from ..memory import check_network_memory
 from ..network import ModelState, NetworkSpec, init_state
 from ..params import CHECKPOINT_MODIFIABLE, PARAMETERS, resolve_effective
 from ..preprocessing import DataInfo
+from ..preprocessing.options import PreprocessingOptions
 from ..weights import apply_initial_weights, transfer_pretrained
 from .balance import MODEL_KEY, PRIOR_KEY, sampling_ratios
 
@@ -290,15 +291,7 @@ def plan_fit(frame: Any, response: str | None, params: Mapping[str, Any], *, own
         offset_column=params["offset_column"],
         task=task,
         classes=classes,
-        standardize=params["standardize"],
-        sparse=params["sparse"],
-        ignore_const_cols=params["ignore_const_cols"],
-        missing_values_handling=params["missing_values_handling"],
-        use_all_factor_levels=params["use_all_factor_levels"],
-        categorical_encoding=params["categorical_encoding"],
-        max_categorical_features=params["max_categorical_features"],
-        distribution=params["distribution"],
-        seed=seed,
+        options=PreprocessingOptions.from_params(params, seed=seed, owner=owner),
         scheduler=scheduler,
     )
     n_classes = len(info.classes) if info.task == "classification" else None
@@ -433,10 +426,7 @@ def _restarted(ckpt: Checkpoint, info: DataInfo,
     state.spec = dataclasses.replace(state.spec, hidden_dropout_ratios=tuple(ratios),
                                      input_dropout_ratio=float(eff["input_dropout_ratio"]))
     if info.missing_values_handling != eff["missing_values_handling"]:
-        # (a fitted DataInfo is frozen: rebuild it through its pickling protocol)
-        changed = {**info.__getstate__(), "missing_values_handling": eff["missing_values_handling"]}
-        info = DataInfo.__new__(DataInfo)
-        info.__setstate__(changed)
+        info = dataclasses.replace(info, missing_values_handling=eff["missing_values_handling"])
     return info, state
 
 

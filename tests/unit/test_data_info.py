@@ -12,7 +12,7 @@ import pytest
 
 from dask_deeplearn.exceptions import DataError, InvalidParameterError
 from dask_deeplearn.preprocessing import Block, DataInfo, hash_slot, hash_slots, murmurhash2_32, murmurhash2_32_ints
-from dask_deeplearn.preprocessing.data_info import _swap_sort
+from dask_deeplearn.preprocessing.fit import _swap_sort
 from dask_deeplearn.preprocessing.encodings import binary_width, eigen_vector, enum_limited_map
 
 
