@@ -28,7 +28,8 @@ from .model import FittedModel, check_stable
 from .network import ModelState
 from .network import hidden_activations
 from .training.balance import class_correction, correct_probabilities
-from .training.scoring import LOG_LINK, predict_block, reconstruction_errors, score_block
+from .distributions import LOG_LINK
+from .training.scoring import predict_block, reconstruction_errors, score_block
 
 __all__ = ["Scorer"]
 

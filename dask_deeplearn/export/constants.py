@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model import FittedModel
 from ..kernels import activations as _activations
-from ..training.scoring import LOG_LINK
+from ..distributions import LOG_LINK
 
 __all__ = ["ACTIVATIONS", "NUM_KINDS", "CATEGORIES", "ScoringConstants"]
 

@@ -1,13 +1,16 @@
 """Output errors of the kernels: H2O's distributions (linear output) and softmax losses.
 
-numpy + numba only. :data:`DIST_CODES` maps a distribution name to the code the kernels
-dispatch on (``Hyper.distribution``).
+numpy + numba only (and the pure-Python registry :mod:`dask_deeplearn.distributions`).
+:data:`DIST_CODES` maps a distribution name to the code the kernels dispatch on
+(``Hyper.distribution``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ..distributions import KERNEL_CODES
 
 __all__ = ["DIST_CODES", "LOSS_CROSSENTROPY", "LOSS_QUADRATIC", "dist_gradient",
            "softmax_error"]
@@ -26,17 +29,9 @@ DIST_GAMMA = 5
 DIST_TWEEDIE = 6
 DIST_SOFTMAX = 7  # bernoulli / multinomial
 
-DIST_CODES = {
-    "gaussian": DIST_GAUSSIAN,
-    "laplace": DIST_LAPLACE,
-    "quantile": DIST_QUANTILE,
-    "huber": DIST_HUBER,
-    "poisson": DIST_POISSON,
-    "gamma": DIST_GAMMA,
-    "tweedie": DIST_TWEEDIE,
-    "bernoulli": DIST_SOFTMAX,
-    "multinomial": DIST_SOFTMAX,
-}
+#: distribution name -> code (the registry's; the constants above are what the jitted
+#: dispatch compares against, checked equal by the test of the registry)
+DIST_CODES = KERNEL_CODES
 
 # H2O caps exp(f) of the Poisson gradient at this value
 _MAX_EXP = 1e19

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..distributions import REGRESSION_DISTRIBUTIONS
 from ..exceptions import DataError, InvalidParameterError
 from ._auc import weighted_quantile
 from ._common import as_1d, as_weights, r2_from_sums, safe_div
@@ -15,7 +16,7 @@ from ._model_metrics import ModelMetrics
 __all__ = ["RegressionPartial", "regression_partial", "deviance_per_row", "DISTRIBUTIONS"]
 
 #: Regression distributions with a mean residual deviance.
-DISTRIBUTIONS = ("gaussian", "poisson", "gamma", "tweedie", "laplace", "quantile", "huber")
+DISTRIBUTIONS = REGRESSION_DISTRIBUTIONS
 
 _MIN_LOG = -19.0  # H2O's LogExpUtil.MIN_LOG
 

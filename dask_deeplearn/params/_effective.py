@@ -11,14 +11,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..distributions import LOG_LINK, REGRESSION_DISTRIBUTIONS
 from ._messages import _conflict, _warn
 from ._table import _DROPOUT_ACTIVATIONS, _MANUAL_RATE, _STOPPING_METRICS, default_params
 from ._validation import _check_combinations
 
 TASKS = ("classification", "regression", "autoencoder")
-_REGRESSION_DISTRIBUTIONS = ("gaussian", "huber", "laplace", "quantile", "tweedie", "gamma",
-                             "poisson")
-_LOG_LINK = ("poisson", "gamma", "tweedie")
+_REGRESSION_DISTRIBUTIONS = REGRESSION_DISTRIBUTIONS
+_LOG_LINK = LOG_LINK
 
 
 def _check_data(p: Mapping[str, Any], owner: str, task: str, n_classes: int | None,

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..distributions import DISTRIBUTIONS
 from ._constraints import (
     AnyObject,
     Boolean,
@@ -63,8 +64,7 @@ _UNIT = Interval(float, 0, 1, closed="both")
 
 _ACTIVATIONS = ("Tanh", "TanhWithDropout", "Rectifier", "RectifierWithDropout", "Maxout",
                 "MaxoutWithDropout")
-_DISTRIBUTIONS = ("AUTO", "bernoulli", "multinomial", "gaussian", "poisson", "gamma",
-                  "laplace", "quantile", "huber", "tweedie")
+_DISTRIBUTIONS = ("AUTO", *DISTRIBUTIONS)
 _DL_UNSUPPORTED = "is an H2O distribution that Deep Learning does not support."
 _STOPPING_METRICS = ("AUTO", "deviance", "logloss", "MSE", "RMSE", "MAE", "RMSLE", "AUC",
                      "AUCPR", "lift_top_group", "misclassification", "mean_per_class_error",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..distributions import IDENTITY_LINK
 from ..exceptions import DataError, InvalidParameterError
 from . import _stats
 from ._columns import fmt_cols, kind_of
@@ -43,7 +44,7 @@ _TASKS = ("autoencoder", "auto", "classification", "regression")
 # encodings that keep a one-hot block per categorical (the others make numeric columns)
 _ONE_HOT = {"AUTO", "OneHotInternal", "SortByResponse", "EnumLimited"}
 # distributions with an identity link: their regression response is standardised
-_IDENTITY_LINK = {"auto", "gaussian", "laplace", "quantile", "huber"}
+_IDENTITY_LINK = IDENTITY_LINK
 _NA_NAME = "missing(NA)"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import metrics as _metrics
+from ..distributions import LOG_LINK as _LOG_LINK
 from ..network import ModelState, forward
 from .balance import class_correction, correct_probabilities
 
@@ -18,7 +19,7 @@ __all__ = ["LOG_LINK", "predict_block", "block_partial", "score_block", "history
            "history_values", "reconstruction_errors"]
 
 #: distributions with a log link: predictions are ``min(1e19, exp(output))``
-LOG_LINK = frozenset({"poisson", "gamma", "tweedie"})
+LOG_LINK = _LOG_LINK
 
 
 def predict_block(
