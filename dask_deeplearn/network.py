@@ -3,7 +3,7 @@
 numpy only. The forward pass here is the scorer used by ``predict`` and the reference the
 Numba kernels are tested against.
 
-Layout (semantics §3). ``units = (n_inputs, h_1, ..., h_L, n_outputs)``. Weight matrix ``l``
+Layout (H2O's). ``units = (n_inputs, h_1, ..., h_L, n_outputs)``. Weight matrix ``l``
 (``l = 0..L``) connects layer ``l`` to layer ``l + 1`` and is stored in one flat ``float32``
 buffer ``W`` at ``W[w_off[l]:w_off[l + 1]]``, row-major with **rows = receiving units**:
 shape ``(rows, k, cols)`` where ``k = 2`` for a Maxout hidden layer (H2O's fixed two
@@ -61,7 +61,7 @@ class NetworkSpec:
     output : {"softmax", "linear", "autoencoder"}
         Output layer: softmax for classification, linear (link space) for regression, and
         for an autoencoder ``units[0]`` units with the hidden activation (without dropout;
-        Tanh or Rectifier), as in H2O (semantics §3.1).
+        Tanh or Rectifier), as in H2O.
     hidden_dropout_ratios : tuple of float
         One ratio per hidden layer (all 0 for activations without dropout).
     input_dropout_ratio : float, default=0.0
@@ -211,7 +211,7 @@ class ModelState:
         return bool(np.isfinite(self.W).all() and np.isfinite(self.B).all())
 
     def unstable_reason(self) -> str | None:
-        """Why H2O would mark this model unstable (semantics §11.2), or None.
+        """Why H2O would mark this model unstable, or None.
 
         Non-finite weights or biases, or a layer whose mean |weight| or weight RMS exceeds
         1e10, or whose mean |bias| or bias RMS exceeds 1e5.
@@ -244,7 +244,7 @@ def init_state(
     initial_weight_distribution: str = "UniformAdaptive",
     initial_weight_scale: float = 1.0,
 ) -> ModelState:
-    """Initialise weights and biases as H2O does (semantics §3.3, §3.4).
+    """Initialise weights and biases as H2O does.
 
     Weight matrix ``l`` is drawn from its own generator seeded with
     ``seed + 0xBAD5EED + l + 1``: ``UniformAdaptive`` draws ``U(-r, r)`` with

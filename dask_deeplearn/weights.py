@@ -2,14 +2,14 @@
 
 numpy + pandas only.
 
-* :func:`weights_frames` exports every layer as H2O's ``export_weights_and_biases`` does
-  (semantics §13.3): one weights frame per layer (rows = receiving units, columns = sending
-  units; layer 0's columns named by the expanded input names, deeper layers' ``C1..Cn``) and
-  one one-column (``C1``) biases frame per layer.
+* :func:`weights_frames` exports every layer as H2O's ``export_weights_and_biases`` does:
+  one weights frame per layer (rows = receiving units, columns = sending units; layer 0's
+  columns named by the expanded input names, deeper layers' ``C1..Cn``) and one
+  one-column (``C1``) biases frame per layer.
 * :func:`apply_initial_weights` overrides the random initialisation with user
-  ``initial_weights`` / ``initial_biases`` (semantics §3.3), accepting those frames back.
+  ``initial_weights`` / ``initial_biases``, accepting those frames back.
 * :func:`transfer_pretrained` copies the hidden layers of a trained autoencoder into a fresh
-  model (semantics §3.5).
+  model (H2O's ``pretrained_autoencoder``).
 
 Layer ``l`` (``l = 0 .. L``) is the weight matrix that feeds layer ``l + 1`` from layer
 ``l``; ``units = spec.units``, ``rows = units[l + 1]``, ``cols = units[l]``.
@@ -29,7 +29,7 @@ rows.
 Input names
 -----------
 Layer 0's columns are :attr:`DataInfo.input_names <dask_deeplearn.preprocessing.DataInfo>`,
-which follow H2O's ``coefNames`` (semantics §2.2): ``col.level`` for each one-hot level,
+which follow H2O's ``coefNames``: ``col.level`` for each one-hot level,
 ``col.missing(NA)`` for each categorical's missing slot, then the numeric column names. A
 layer-0 frame exported by H2O can therefore be matched by name, whatever its column order.
 """
@@ -273,7 +273,7 @@ def apply_initial_weights(
     initial_weights: Sequence[Any] | None,
     initial_biases: Sequence[Any] | None,
 ) -> ModelState:
-    """Override the initial weights and biases with user-given ones (semantics §3.3).
+    """Override the initial weights and biases with user-given ones (as H2O does).
 
     Parameters
     ----------
@@ -340,7 +340,7 @@ def apply_initial_weights(
 
 
 def transfer_pretrained(state: ModelState, pretrained_state: ModelState) -> ModelState:
-    """Initialise the hidden layers from a pretrained autoencoder (semantics §3.5).
+    """Initialise the hidden layers from a pretrained autoencoder (as H2O does).
 
     Weight matrices ``0 .. L - 1`` (every layer but the output layer) and the hidden biases
     are copied from the autoencoder; the output layer's weights stay as in ``state`` (the

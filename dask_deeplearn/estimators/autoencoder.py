@@ -1,7 +1,7 @@
 """Autoencoders: :class:`DeepLearningAutoEncoder` and the methods H2O gives them.
 
 An autoencoder learns to reconstruct its (NORMALIZE-scaled, one-hot expanded) inputs
-through narrower hidden layers (semantics §12). ``anomaly`` scores each row by its
+through narrower hidden layers, as H2O's autoencoder does. ``anomaly`` scores each row by its
 reconstruction error, the booklet's anomaly-detection recipe.
 """
 
@@ -75,7 +75,7 @@ class AutoEncoderMethods:
         """The reconstruction of every row: columns ``reconstr_<input>``.
 
         Numeric columns come back in their original units; one-hot outputs are the raw
-        activations of their level (semantics §12).
+        activations of their level (as in H2O).
 
         Parameters
         ----------
@@ -101,7 +101,8 @@ class DeepLearningAutoEncoder(AutoEncoderMethods, TransformerMixin, DeepLearning
     Absolute: laplace, Huber, Quantile); early stopping uses the reconstruction MSE.
 
     The output layer's gradient includes its activation's derivative; H2O skips it
-    (semantics §12 ⚠) and ``h2o_compat=True`` reproduces that.
+    (a shortcut of its code, not of its documentation) and ``h2o_compat=True`` reproduces
+    that.
 
     As a scikit-learn transformer, ``transform`` gives the middle hidden layer's
     activations (the code) as an array, named by :meth:`get_feature_names_out`;

@@ -35,7 +35,7 @@ STOPPING_METRIC_DIRECTION: dict[str, bool] = {
     "r2": True,
 }
 
-#: Stopping metrics bounded below by zero (section 9.1 step 4: stop when the reference average is 0).
+#: Stopping metrics bounded below by zero (H2O stops at once when their reference average is 0).
 BOUNDED_BELOW_BY_ZERO: frozenset[str] = frozenset({
     "logloss", "MSE", "RMSE", "MAE", "RMSLE", "AUC", "AUCPR",
     "misclassification", "mean_per_class_error",

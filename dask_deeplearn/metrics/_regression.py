@@ -26,7 +26,7 @@ _OWNER = "regression_partial"
 def deviance_per_row(y: np.ndarray, f: np.ndarray, *, distribution: str = "gaussian",
                      tweedie_power: float = 1.5, quantile_alpha: float = 0.5,
                      huber_delta: float | None = None) -> np.ndarray:
-    """Unweighted per-row residual deviance of ``distribution`` (section 14).
+    """Unweighted per-row residual deviance of ``distribution`` (H2O's formulas).
 
     Parameters
     ----------

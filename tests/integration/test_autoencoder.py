@@ -1,4 +1,4 @@
-"""Autoencoders, anomaly detection, deep features, pretraining, user weights (issue 5)."""
+"""Autoencoders, anomaly detection, deep features, pretraining, user weights."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A table-driven catalogue of bad inputs (issue 7, part 3).
+"""A table-driven catalogue of bad inputs.
 
 Every row of :data:`CASES` is one bad (or awkward) input: a callable that triggers it, the
 exception it must raise, and regular expressions that the message must contain: the
@@ -285,7 +285,7 @@ bad("param-unknown-name-suggests-the-close-one",
     lambda ctx: DeepLearningClassifier(hiden=[4]), (TypeError, InvalidParameterError),
     r"'hiden'", r"'hidden'")
 
-# -- 2. invalid combinations (H2O's DeepLearningModel.validate, semantics §1.3) --------
+# -- 2. invalid combinations (H2O's DeepLearningModel.validate) --------
 
 _COMBO = r"Invalid parameter combination for "
 bad("combo-dropout-ratios-with-non-dropout-activation",

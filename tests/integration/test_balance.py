@@ -1,4 +1,4 @@
-"""Class balancing and the probability correction to the original priors (issue 6, §10)."""
+"""Class balancing and the probability correction to the original priors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A real cluster: `dask scheduler` and `dask worker` processes on 127.0.0.1 (issue 7).
+"""A real cluster: `dask scheduler` and `dask worker` processes on 127.0.0.1.
 
 Workers run without a nanny, so a worker killed by its pid stays dead (a nanny would
 restart it).

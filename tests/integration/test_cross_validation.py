@@ -1,4 +1,4 @@
-"""N-fold cross-validation (issue 6, semantics §9.4)."""
+"""N-fold cross-validation (H2O's rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The live training page on the Dask dashboard and worker progress (issue 8, part 3).
+"""The live training page on the Dask dashboard and worker progress.
 
 Real multi-process ``LocalCluster``s with the route enabled, fits running in the background,
 ``status.json`` and the page fetched over HTTP on 127.0.0.1; a real ``dask scheduler``

@@ -1,4 +1,4 @@
-"""Training and scoring on a real multi-process ``distributed.LocalCluster`` (issue 3)."""
+"""Training and scoring on a real multi-process ``distributed.LocalCluster``."""
 
 from __future__ import annotations
 

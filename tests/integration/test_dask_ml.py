@@ -1,4 +1,4 @@
-"""dask-ml with our estimators on a real multi-process ``LocalCluster`` (issue 6, part 5).
+"""dask-ml with our estimators on a real multi-process ``LocalCluster``.
 
 dask-ml's ``GridSearchCV`` / ``RandomizedSearchCV`` materialise each fold of a Dask
 collection as one pandas or numpy object inside a worker task and call our ``fit`` there;

@@ -1,4 +1,4 @@
-"""The generated Java scorer (``export_java``) reproduces ``predict`` (issue 4).
+"""The generated Java scorer (``export_java``) reproduces ``predict``.
 
 Every model is fitted once, exported into one directory and compiled by a single
 ``javac`` call (module fixture); each test then pipes a CSV through ``java`` and compares

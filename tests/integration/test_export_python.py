@@ -1,4 +1,4 @@
-"""The standalone numpy scorer written by ``export_python`` (issue 4).
+"""The standalone numpy scorer written by ``export_python``.
 
 Every case fits a tiny model, exports it, and compares the exported module (imported from
 a temporary directory, and run as a script on a CSV) with the in-Python scorer

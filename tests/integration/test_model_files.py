@@ -1,4 +1,4 @@
-"""Model files, checkpoint restarts, partial_fit and export_checkpoints_dir (issue 4)."""
+"""Model files, checkpoint restarts, partial_fit and export_checkpoints_dir."""
 
 from __future__ import annotations
 

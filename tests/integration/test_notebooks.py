@@ -1,4 +1,4 @@
-"""The notebooks in ``notebooks/`` (issue 8): committed clean, and each runs top to bottom.
+"""The notebooks in ``notebooks/``: committed clean, and each runs top to bottom.
 
 Each notebook is executed by ``nbclient`` in a fresh ``python3`` kernel whose working
 directory is the test's ``tmp_path`` (the files a notebook writes land there), with

@@ -1,4 +1,4 @@
-"""The scikit-learn contract of the estimators (issue 6, part 4).
+"""The scikit-learn contract of the estimators.
 
 scikit-learn's own estimator checks run on the classifier, the regressor and the
 autoencoder; the checks that cannot apply are listed, with the reason, by each estimator's

@@ -28,7 +28,7 @@ from dask_deeplearn.preprocessing import DataInfo
 
 # --------------------------------------------------------------------------- helpers
 def reference_gedeon(W0: np.ndarray, W1: np.ndarray | None) -> np.ndarray:
-    """Direct loop implementation of semantics §11.1 (float64), matrices (rows, cols)."""
+    """Direct loop implementation of H2O's Gedeon importance (float64), matrices (rows, cols)."""
     A0 = np.abs(W0.astype(np.float64))
     n_hidden, n_in = A0.shape
     if W1 is None:
