@@ -84,7 +84,7 @@ def _as_categorical(frame: Any, columns: Sequence[str]) -> Any:
 
 def _load(path: str | os.PathLike) -> Any:
     """Load a saved model, with a one-line error for a missing path."""
-    from ..io import load_model
+    from ..estimators import load_model
 
     p = Path(path)
     if not p.exists():

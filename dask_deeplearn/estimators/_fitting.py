@@ -309,7 +309,7 @@ class FitMixin:
     def _pretrained_state(source: Any) -> ModelState:
         """The weights of ``pretrained_autoencoder`` (a fitted autoencoder or its file)."""
         if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-            from ..io import load_model
+            from ._load import load_model
 
             source = load_model(source)
         if not isinstance(source, FitMixin) or not hasattr(source, "state_"):
@@ -396,7 +396,7 @@ class FitMixin:
             return None
         owner = type(self).__name__
         if isinstance(ckpt, (str, bytes)) or hasattr(ckpt, "__fspath__"):
-            from ..io import load_model
+            from ._load import load_model
 
             prev = load_model(ckpt)
         else:
