@@ -97,7 +97,7 @@ class _NotebookReporter(ProgressReporter):
 
 
 def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypatch):
-    import dask_deeplearn.estimators._base as base
+    import dask_deeplearn.estimators._fitting as base  # where fits make their reporter
 
     monkeypatch.setattr(base, "ProgressReporter", _NotebookReporter)
     _NotebookReporter.made.clear()
