@@ -23,7 +23,6 @@ import uuid
 import warnings
 from typing import Any
 
-import dask
 import numpy as np
 
 from distributed import Client, Future
@@ -155,33 +154,37 @@ class DaskBackend(RecoveryMixin):
         return out
 
     def _transform(self, frame: Any, prefix: str) -> list[Future]:
-        """Transform every partition into a float32 block, where the partition lives.
+        """Transform every partition into a float32 block, where the partition's data lives.
 
-        A partition already in a worker's memory (a persisted frame), or computed from data
-        in workers' memory (columns of a persisted or scattered frame), is transformed on
-        the worker holding (most of) that data, strictly: Dask's work stealing would
-        otherwise move it to an idle worker when the cluster is busy. Other partitions
-        (read_parquet, from_pandas graphs) are computed wherever Dask schedules them.
+        The transform is added to the user's graph (``map_partitions``), so Dask fuses it
+        with whatever the partition is computed by (column projections such as
+        ``X = ddf.drop(columns=...)`` / ``y = ddf[...]``, ``assign``, arithmetic, the
+        response attached to the features, ``read_parquet``): one task per row block
+        computes X, y and the block together, and nothing between them can be scheduled
+        on another worker. A partition computed from data already in workers' memory
+        (a persisted or scattered frame) runs on the worker holding most of those bytes,
+        strictly: Dask's work stealing would otherwise move it to an idle worker and the
+        rows with it. Other partitions (``read_parquet``, ``from_pandas`` graphs) are
+        computed wherever Dask schedules them, and their block stays there.
+
+        ``prefix`` names the fit stage in the log and events (training or validation).
         """
-        parts = frame.to_delayed()
         client = self.client
-        try:
-            holders = client.who_has([p.key for p in parts])
-        except Exception:  # noqa: BLE001 - placement is an optimisation only
-            holders = {}
+        blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
+                                      enforce_metadata=False, align_dataframes=False)
         alive = self._workers(wait=False)
         futures = []
-        for i, p in enumerate(parts):
-            where = [w for w in holders.get(p.key, ()) if w in alive]
-            if not where:
-                where = input_holder(client, p, alive)
-            task = dask.delayed(tasks.ddl_transform)(p, self._info,
-                                                     dask_key_name=f"{prefix}-{self.name}-{i}")
+        pinned = 0
+        # (where: from the partition's own inputs, not the scattered DataInfo)
+        for part, block in zip(frame.to_delayed(), blocks.to_delayed()):
+            where = input_holder(client, part, alive)
             if where:
-                futures.append(client.compute(task, workers=where[:1],
-                                              allow_other_workers=False))
+                pinned += 1
+                futures.append(client.compute(block, workers=where, allow_other_workers=False))
             else:
-                futures.append(client.compute(task))
+                futures.append(client.compute(block))
+        logger.debug("dask_deeplearn: %s of %d partitions transformed where their data is "
+                     "(%s)", pinned, len(futures), prefix)
         _wait(futures)  # raises a worker's exception (a DataError names the column)
         return futures
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from dask.core import get_dependencies
 from distributed import Future
 
 __all__ = ["input_holder", "plan_blocks", "replica_fits"]
@@ -70,14 +71,28 @@ def plan_blocks(
 def input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
     """The live worker holding most of the in-memory data a partition is computed from.
 
-    Walks the partition's task graph down to the keys it does not define (scattered or
-    persisted data); when every such key is in some worker's memory, returns the worker
-    holding the most of them (as a one-element list), else an empty list.
+    Walks the partition's task graph down to the keys it does not compute itself: data in
+    workers' memory (a persisted or scattered collection appears in the graph as a
+    ``Future``) or keys the graph does not define. Returns the live worker holding the
+    most of them (as a one-element list), or an empty list when none of them is in a
+    live worker's memory (a graph that reads its data, or a persist still running).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    part : dask.delayed.Delayed
+        One partition (``to_delayed()`` of a collection).
+    alive : sequence of str
+        Addresses of the workers that may compute it.
+
+    Returns
+    -------
+    list of str
     """
     try:
-        dsk = part.__dask_graph__()
+        dsk = dict(part.__dask_graph__())
         seen: set[Any] = set()
-        external: set[Any] = set()
+        external: dict[Any, Future] = {}
         stack = [part.key]
         while stack:
             key = stack.pop()
@@ -85,20 +100,23 @@ def input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
                 continue
             seen.add(key)
             node = dsk.get(key)
-            if node is None:
-                external.add(key)
+            if node is None or isinstance(node, Future):
+                # (asked as futures: the scheduler does not match tuple keys sent bare)
+                external[key] = node if node is not None else Future(key, client=client)
             else:
-                stack.extend(getattr(node, "dependencies", ()) or ())
+                deps = getattr(node, "dependencies", None)  # a task, or a legacy tuple task
+                stack.extend(get_dependencies(dsk, key) if deps is None else deps)
         if not external:
             return []
-        who = client.who_has([Future(k, client=client) for k in external])
+        futures = list(external.values())
+        who = client.who_has(futures)
     except Exception:  # noqa: BLE001 - placement is an optimisation only
         return []
-    counts: dict[str, int] = {}
+    held: dict[str, int] = {}
     for key in external:
-        held = [w for w in who.get(key, ()) if w in alive]
-        if not held:
-            return []
-        for w in held:
-            counts[w] = counts.get(w, 0) + 1
-    return [max(sorted(counts), key=counts.__getitem__)]
+        for w in who.get(key, ()):
+            if w in alive:
+                held[w] = held.get(w, 0) + 1
+    if not held:
+        return []
+    return [max(sorted(held), key=held.__getitem__)]

@@ -11,6 +11,7 @@ import time
 from typing import Any, Sequence
 
 import numpy as np
+from dask.sizeof import sizeof
 
 from ..training.balance import balance_block, block_class_counts
 from ..training.local import bernoulli_sample
@@ -30,6 +31,19 @@ __all__ = [
     "concat_blocks",
     "progress_message",
 ]
+
+
+@sizeof.register(Block)
+def _sizeof_block(block: Block) -> int:
+    # what the block's arrays take (Dask's generic estimate of an object is a few bytes):
+    # the scheduler's memory accounting and the workers' transfer counters use this
+    return int(sum(a.nbytes for a in (block.X, block.y, block.weight, block.offset, block.index)
+                   if a is not None))
+
+
+@sizeof.register(ModelState)
+def _sizeof_state(state: ModelState) -> int:
+    return int(sum(a.nbytes for a in state.arrays().values()))
 
 
 class PlacementError(RuntimeError):
