@@ -168,6 +168,8 @@ class FitMonitor:
         scoring-history row and each worker's last progress (what the dashboard page shows
         of an ended fit), so the fit's history and progress topics are no longer needed.
         """
+        if getattr(self.client, "status", "running") != "running":
+            return  # the scheduler is gone, and its event log with it
         final: dict[str, Any] | None = None
         if state is not None:
             try:

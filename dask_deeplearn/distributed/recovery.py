@@ -19,13 +19,17 @@ from distributed.scheduler import KilledWorker
 
 from . import tasks
 
-__all__ = ["ClusterLostError", "RecoveryMixin", "WorkerLostError"]
+__all__ = ["ClusterLostError", "RecoveryMixin", "SchedulerLostError", "WorkerLostError"]
 
 logger = logging.getLogger("dask_deeplearn")
 
 
 class ClusterLostError(RuntimeError):
     """Every worker left the cluster during a fit."""
+
+
+class SchedulerLostError(ClusterLostError):
+    """The fit's client lost its connection to the Dask scheduler during a fit."""
 
 
 class WorkerLostError(RuntimeError):
@@ -36,6 +40,20 @@ def _all_lost() -> ClusterLostError:
     return ClusterLostError(
         "Every Dask worker left the cluster during training; the model of the last finished "
         "iteration is kept. Restart workers and continue with checkpoint=<this model>."
+    )
+
+
+def scheduler_lost(client: Any) -> bool:
+    """Whether ``client`` has lost its scheduler (it is reconnecting, or gave up)."""
+    return getattr(client, "status", "running") != "running"
+
+
+def _scheduler_gone(client: Any) -> SchedulerLostError:
+    address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
+    return SchedulerLostError(
+        f"The Dask scheduler at {address} stopped answering during training (client status "
+        f"{getattr(client, 'status', '?')!r}); the model of the last finished iteration is "
+        "kept. Restart the cluster and continue with checkpoint=<this model>."
     )
 
 
@@ -88,6 +106,8 @@ class RecoveryMixin:
         loss and pauses (growing with ``attempt``: the scheduler may need a moment to
         notice the loss).
         """
+        if scheduler_lost(self.client):
+            raise _scheduler_gone(self.client) from exc
         if not self._workers(wait=False):
             raise _all_lost() from exc
         if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
@@ -140,6 +160,8 @@ class RecoveryMixin:
             pause = min(pause * 2, 0.05)
             if time.monotonic() - last_check > 1.0:
                 last_check = time.monotonic()
+                if scheduler_lost(self.client):
+                    raise _scheduler_gone(self.client)
                 alive = self._workers(wait=False)
                 gone = sorted({t for t in targets or () if t not in alive})
                 if not alive or gone:

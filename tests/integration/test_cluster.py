@@ -244,23 +244,7 @@ def test_losing_a_worker_with_replicated_data_keeps_training_on_the_survivor(clu
 
 
 # ---------------------------------------------------------------------- one worker lost at
-# each moment of a fit, killed from inside the first task of that moment that starts on it
-
-class _DieOnce(distributed.WorkerPlugin):
-    """SIGKILLs the worker at ``victim`` (an address) when a task whose key starts with
-    ``prefix`` starts on it: a loss at a fixed moment of the fit."""
-
-    def __init__(self, victim: str, prefix: str) -> None:
-        self.victim, self.prefix, self.address = victim, prefix, None
-
-    def setup(self, worker) -> None:
-        self.address = worker.address
-
-    def transition(self, key, start, finish, **kwargs) -> None:
-        if (self.address == self.victim and finish == "executing"
-                and str(key).startswith(self.prefix)):
-            os.kill(os.getpid(), signal.SIGKILL)
-
+# each moment of a fit, killed (_DieAt) from inside the first task of that moment on it
 
 #: the moments: the key prefix whose first task on the victim kills it, and the settings
 #: that make that moment happen (a score interval no fit reaches: only the final scoring)
@@ -296,7 +280,8 @@ def _kill_at(cluster, prefix: str) -> str:
     import cloudpickle
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
     victim = sorted(cluster.worker_pids())[0]  # (holds the replicated scoring sample)
-    cluster.client.register_plugin(_DieOnce(victim, prefix), name="die-once")
+    name = cluster.client.scheduler_info(n_workers=-1)["workers"][victim]["name"]
+    cluster.client.register_plugin(_DieAt(name, prefix), name="die-at")
     return victim
 
 
@@ -347,3 +332,25 @@ def test_losing_the_worker_holding_the_data_description_is_survived(cluster, los
     fitted = handle.result(timeout=300)
     assert fitted.epochs_ >= 60 and len(fitted.worker_rows_) == 1
     assert fitted.score(df[feats], df["y"]) >= calm_accuracy - 0.02
+
+
+@pytest.mark.slow
+def test_losing_the_scheduler_raises_a_clear_error_and_keeps_the_last_model(cluster, tmp_path,
+                                                                            loss_data):
+    df, feats = loss_data
+    ddf = dd.from_pandas(df, npartitions=4)
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    clf = DeepLearningClassifier(**{**LOSS, "epochs": 1_000, "model_id": "s",
+                                    "export_checkpoints_dir": str(ckpt)})
+    handle = clf.fit(ddf[feats], ddf["y"], client=cluster.client, block=False)
+    _wait_for_history(handle, 3)
+    cluster.procs[0].kill()  # the scheduler
+    t0 = time.time()
+    with pytest.raises(RuntimeError, match="scheduler"):
+        handle.result(timeout=120)
+    assert time.time() - t0 < 90
+    assert clf.state_.is_finite() and clf.stop_reason_ == "failed"
+    assert clf.score(df[feats], df["y"]) > 0.8
+    files = sorted(ckpt.iterdir(), key=lambda p: p.stat().st_mtime)
+    assert files and load_model(files[-1]).score(df[feats], df["y"]) > 0.8
