@@ -104,7 +104,7 @@ class DaskBackend(RecoveryMixin):
         self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
         self._consensus_started = False
         self._monitor: FitMonitor | None = None
-        self._setup(train, valid)
+        self._set_up(train, valid)
 
     def observer(self, reporter: Any | None = None) -> FitMonitor:
         """The training loop's live reporting of this fit (dashboard page, progress bar).
@@ -173,27 +173,30 @@ class DaskBackend(RecoveryMixin):
         blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
                                       enforce_metadata=False, align_dataframes=False)
         alive = self._workers(wait=False)
-        futures = []
-        pinned = 0
-        # (where: from the partition's own inputs, not the scattered DataInfo)
+        futures, pinned = [], []
+        # (where: from the partition's own inputs, not the DataInfo)
         for part, block in zip(frame.to_delayed(), blocks.to_delayed()):
             where = input_holder(client, part, alive)
             if where:
-                pinned += 1
+                pinned.extend(where)
                 futures.append(client.compute(block, workers=where, allow_other_workers=False))
             else:
                 futures.append(client.compute(block))
         logger.debug("dask_deeplearn: %s of %d partitions transformed where their data is "
-                     "(%s)", pinned, len(futures), prefix)
-        _wait(futures)  # raises a worker's exception (a DataError names the column)
+                     "(%s)", len(pinned), len(futures), prefix)
+        # raises a worker's exception (a DataError names the column); a task pinned to a
+        # worker that dies would wait for it forever: that ends the wait as a lost worker
+        self._settle(futures, pinned)
         return futures
 
     def _setup(self, train: Any, valid: Any | None) -> None:
         p = self.params
         client = self.client
         workers = self._workers()
-        # the model's metadata travels once per worker, not once per task
-        self._info = client.scatter(self.data_info, hash=False, broadcast=True)
+        # the model's metadata travels once per worker, not once per task; made by a task
+        # (not scattered) so that it is recomputed when the worker holding it is lost
+        self._info = client.submit(tasks.ddl_value, self.data_info, pure=False,
+                                   key=f"ddl-info-{self.name}")
         n_workers = len(workers)
         if p["force_load_balance"] and train.npartitions < n_workers and self.data_info.n_rows >= n_workers:
             train = train.repartition(npartitions=n_workers)
@@ -204,8 +207,10 @@ class DaskBackend(RecoveryMixin):
         # one object under a fresh key: scattering the dict itself would put each value under
         # a cluster-wide key named after its parameter ("hidden", "seed", ...), shared by
         # every fit on the cluster, so one fit releasing them dropped another's dependencies
-        # (on every worker: scattered data has no lineage, so a lost copy could not come back)
-        self._params_f = client.scatter([self.params], hash=False, broadcast=True)[0]
+        # (on every worker: scattered data has no lineage, so a lost copy could not come
+        # back; this task's result is recomputed when the worker holding it is lost)
+        self._params_f = client.submit(tasks.ddl_value, self.params, pure=False,
+                                       key=f"ddl-params-{self.name}")
         rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:
@@ -358,17 +363,7 @@ class DaskBackend(RecoveryMixin):
         if joined:
             self._seen.update(joined)
             self._adopt(joined, workers)
-        for attempt in range(_RETRIES + 1):
-            try:
-                addrs, futs = self._submit_iteration(
-                    state, self._shares(n_samples), seed, shuffle,
-                    label if attempt == 0 else f"{label}-retry{attempt}", report=True)
-                results = self._gather(futs, addrs)
-                break
-            except Exception as exc:
-                # a worker was lost during the iteration: re-plan around it and retry from
-                # the last averaged model (which lives here, on the driver)
-                self._recover(exc, attempt, "re-planned and retried")
+        addrs, futs, results = self._iterate(state, n_samples, seed, shuffle, label, True)
         wall = time.perf_counter() - t0
         states = [r[0] for r in results]
         done = [int(r[1]) for r in results]
@@ -395,11 +390,8 @@ class DaskBackend(RecoveryMixin):
     def calibrate(self, state: ModelState) -> None:
         """Measure communication time and training speed with a throw-away iteration."""
         n = max(self.n_nodes, min(self.n_rows, 2000 * self.n_nodes))
-        shares = self._shares(n)
         t0 = time.perf_counter()
-        addrs, futs = self._submit_iteration(state, shares, self.seed, False,
-                                             "ddl-calibrate")
-        results = self._gather(futs, addrs)
+        _, _, results = self._iterate(state, n, self.seed, False, "ddl-calibrate", False)
         wall = time.perf_counter() - t0
         compute = max(r[2] for r in results)
         rows = sum(r[1] for r in results)

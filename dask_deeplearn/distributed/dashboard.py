@@ -16,7 +16,10 @@ Nothing is kept in the scheduler but its event log: a fit on the Dask backend lo
 with the model summary and its end on topic :data:`TOPIC`, each scoring-history row on
 :func:`history_topic`, and its training tasks log their progress on
 :func:`progress_topic` (``get_worker().log_event``). The scheduler keeps the last
-``distributed.admin.low-level-log-length`` events (default 1,000) of each topic.
+``distributed.admin.low-level-log-length`` events (default 1,000) of each topic. When a fit
+ends, its end event carries its whole scoring history and each worker's last progress, and
+the fit's own two topics are removed from the scheduler (:func:`drop_topics`): a
+long-lived scheduler keeps one topic for every fit it ran, not three.
 
 Enabling it (the configuration must be set before the scheduler starts):
 
@@ -42,6 +45,7 @@ __all__ = [
     "TOPIC",
     "dashboard_config",
     "dashboard_env",
+    "drop_topics",
     "fits_status",
     "history_topic",
     "json_safe",
@@ -154,6 +158,32 @@ def page_url(client: Any) -> str | None:
     return str(link)[: -len("status")] + "dask_deeplearn/"
 
 
+def drop_topics(client: Any, topics: Sequence[str]) -> None:
+    """Remove ``topics`` and their events from the scheduler's event log.
+
+    Dask has no public call for it: the function sent to the scheduler
+    (``client.run_on_scheduler``) removes them from the scheduler's event broker (or, in
+    older ``distributed`` releases, its ``events`` and ``event_counts`` tables). It is
+    defined inside this function so that it travels by value: the scheduler does not
+    need ``dask_deeplearn`` installed.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    topics : sequence of str
+    """
+    def drop(dask_scheduler: Any, names: list[str]) -> None:
+        broker = getattr(dask_scheduler, "_broker", None)
+        tables = [getattr(broker, "_topics", None), getattr(dask_scheduler, "events", None),
+                  getattr(dask_scheduler, "event_counts", None)]
+        for table in tables:
+            if isinstance(table, dict):
+                for name in names:
+                    table.pop(name, None)
+
+    client.run_on_scheduler(drop, names=list(topics))
+
+
 # ---------------------------------------------------------------------- the JSON
 def json_safe(value: Any) -> Any:
     """``value`` with only JSON types: NaN and infinities become None, NumPy scalars and
@@ -222,9 +252,12 @@ def fits_status(
         ``{"time": now, "fits": [{"id", "status", "reason", "started", "ended",
         "summary", "final", "history", "workers", "iteration"}, ...]}``. ``status`` is
         ``"running"``, ``"finished"``, ``"stopped early"``, ``"cancelled"``, ``"error"`` or
-        ``"lost"``. Only JSON values (no NaN).
+        ``"lost"``. Only JSON values (no NaN). An ended fit's history, workers and
+        iteration come from its end event when that carries them (``"history"``,
+        ``"workers"``, ``"iteration"``), else from the fit's topics.
     """
     fits: dict[str, dict[str, Any]] = {}
+    ended: dict[str, dict[str, Any]] = {}
     for t, msg in get_events(TOPIC):
         if not isinstance(msg, dict) or "fit" not in msg:
             continue
@@ -240,10 +273,18 @@ def fits_status(
         elif msg.get("event") == "end":
             rec.update(status=str(msg.get("status", "finished")), reason=msg.get("reason"),
                        ended=t, final=msg.get("final"))
+            ended[fid] = msg
     live = None if clients is None else set(clients)
     for fid, rec in fits.items():
-        rec["history"] = [m for _, m in get_events(history_topic(fid)) if isinstance(m, dict)]
-        rec["workers"], rec["iteration"] = _latest_progress(get_events(progress_topic(fid)))
+        end = ended.get(fid, {})
+        if "history" in end:  # an ended fit: its topics are gone, the end event has it all
+            rec["history"] = [m for m in end["history"] if isinstance(m, dict)]
+            rec["workers"] = dict(end.get("workers") or {})
+            rec["iteration"] = int(end.get("iteration") or 0)
+        else:
+            rec["history"] = [m for _, m in get_events(history_topic(fid))
+                              if isinstance(m, dict)]
+            rec["workers"], rec["iteration"] = _latest_progress(get_events(progress_topic(fid)))
         client_id = rec["summary"].get("client")
         if rec["status"] == "running" and live is not None and client_id and client_id not in live:
             rec["status"] = "lost"
@@ -285,7 +326,10 @@ class _Handler(RequestHandler):
     def _status(self) -> dict[str, Any]:
         scheduler = self.server
         fit = self.get_argument("fit", None)
-        return fits_status(scheduler.get_events, fit=fit or None,
+        # one snapshot of the non-empty topics: asking the scheduler for one topic by name
+        # creates it when it does not exist (an ended fit's topics would come back empty)
+        events = scheduler.get_events()
+        return fits_status(lambda topic: events.get(topic, ()), fit=fit or None,
                            clients=list(getattr(scheduler, "clients", {}) or {}))
 
 

@@ -8,7 +8,8 @@ summary, every scoring-history row and the end with its status, which
 progress (:func:`~dask_deeplearn.distributed.tasks.progress_message`); when the fit has a
 notebook progress bar the monitor subscribes to those events
 (``Client.subscribe_topic``) so the bar moves between scoring events, and unsubscribes
-when the fit ends.
+when the fit ends. The end event carries the fit's whole history and each worker's last
+progress, and the fit's own topics are then removed from the scheduler.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 from ..inspection import summary_table, summary_title
 from ..network import ModelState
 from ..training.stopping import default_metric
-from .dashboard import (TOPIC, history_topic, json_safe, page_url, progress_topic,
-                        route_enabled)
+from .dashboard import (TOPIC, _latest_progress, drop_topics, history_topic, json_safe,
+                        page_url, progress_topic, route_enabled)
 
 __all__ = ["FitMonitor", "SUMMARY_PARAMETERS"]
 
@@ -81,6 +82,7 @@ class FitMonitor:
         self._lock = threading.Lock()
         self._bases: dict[int, int] = {}                 # iteration -> rows before it
         self._done: dict[int, dict[str, int]] = {}       # iteration -> worker -> rows done
+        self._rows: list[dict[str, Any]] = []            # the history rows logged so far
 
     # ------------------------------------------------------------------ logging
     def _log(self, topic: str, msg: dict[str, Any]) -> None:
@@ -156,10 +158,18 @@ class FitMonitor:
 
     def scored(self, row: dict[str, Any]) -> None:
         """Log a new scoring-history row."""
+        self._rows.append(json_safe(dict(row)))
         self._log(history_topic(self.fit_id), dict(row))
 
     def finished(self, status: str, reason: str, state: ModelState | None) -> None:
-        """Log the end (status, reason, final layer statistics); stop following workers."""
+        """Log the end; stop following workers; remove the fit's own topics.
+
+        The end event holds the status, the reason, the final layer statistics, every
+        scoring-history row and each worker's last progress (what the dashboard page shows
+        of an ended fit), so the fit's history and progress topics are no longer needed.
+        """
+        if getattr(self.client, "status", "running") != "running":
+            return  # the scheduler is gone, and its event log with it
         final: dict[str, Any] | None = None
         if state is not None:
             try:
@@ -168,14 +178,26 @@ class FitMonitor:
                          "epochs": state.processed / max(1, self.backend.n_rows)}
             except Exception:  # noqa: BLE001 - e.g. a diverged model's statistics
                 final = None
+        topics = [history_topic(self.fit_id), progress_topic(self.fit_id)]
+        try:
+            workers, iteration = _latest_progress(self.client.get_events(topics[1]))
+        except Exception:  # noqa: BLE001 - the scheduler may be gone
+            workers, iteration = {}, 0
         self._log(TOPIC, {"event": "end", "fit": self.fit_id, "status": status,
-                          "reason": reason, "final": final})
+                          "reason": reason, "final": final, "history": self._rows,
+                          "workers": workers, "iteration": iteration})
         if self._subscribed:
             self._subscribed = False
             try:
                 self.client.unsubscribe_topic(progress_topic(self.fit_id))
             except Exception:  # noqa: BLE001 - the client may be closing
                 pass
+        # (after unsubscribing: the scheduler creates a topic it is asked about)
+        try:
+            drop_topics(self.client, topics)
+        except Exception as exc:  # noqa: BLE001 - e.g. the scheduler is gone
+            logger.info("dask_deeplearn: fit %s's event topics stay on the scheduler (%s)",
+                        self.fit_id, exc)
 
     # ------------------------------------------------------------------ worker progress
     def iteration(self, number: int, rows_before: int) -> None:

@@ -19,13 +19,17 @@ from distributed.scheduler import KilledWorker
 
 from . import tasks
 
-__all__ = ["ClusterLostError", "RecoveryMixin", "WorkerLostError"]
+__all__ = ["ClusterLostError", "RecoveryMixin", "SchedulerLostError", "WorkerLostError"]
 
 logger = logging.getLogger("dask_deeplearn")
 
 
 class ClusterLostError(RuntimeError):
     """Every worker left the cluster during a fit."""
+
+
+class SchedulerLostError(ClusterLostError):
+    """The fit's client lost its connection to the Dask scheduler during a fit."""
 
 
 class WorkerLostError(RuntimeError):
@@ -36,6 +40,20 @@ def _all_lost() -> ClusterLostError:
     return ClusterLostError(
         "Every Dask worker left the cluster during training; the model of the last finished "
         "iteration is kept. Restart workers and continue with checkpoint=<this model>."
+    )
+
+
+def scheduler_lost(client: Any) -> bool:
+    """Whether ``client`` has lost its scheduler (it is reconnecting, or gave up)."""
+    return getattr(client, "status", "running") != "running"
+
+
+def _scheduler_gone(client: Any) -> SchedulerLostError:
+    address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
+    return SchedulerLostError(
+        f"The Dask scheduler at {address} stopped answering during training (client status "
+        f"{getattr(client, 'status', '?')!r}); the model of the last finished iteration is "
+        "kept. Restart the cluster and continue with checkpoint=<this model>."
     )
 
 
@@ -80,13 +98,16 @@ class RecoveryMixin:
     _iteration: int
     _local: dict[str, Future]
 
-    def _recover(self, exc: Exception, attempt: int, what: str) -> None:
-        """Handle a failure of one attempt at a cluster step: re-plan around lost workers.
+    def _lost(self, exc: Exception, attempt: int, what: str) -> None:
+        """Decide whether a failed attempt at a cluster step is retried after a lost worker.
 
         Re-raises ``exc`` when it is not a lost worker or the attempts are used up, and
-        raises :class:`ClusterLostError` when no worker is left. The scheduler may need a
-        moment to notice the loss, hence the growing pause.
+        raises :class:`ClusterLostError` when no worker is left; otherwise records the
+        loss and pauses (growing with ``attempt``: the scheduler may need a moment to
+        notice the loss).
         """
+        if scheduler_lost(self.client):
+            raise _scheduler_gone(self.client) from exc
         if not self._workers(wait=False):
             raise _all_lost() from exc
         if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
@@ -94,6 +115,28 @@ class RecoveryMixin:
         self.events.append(f"iteration {self._iteration}: {type(exc).__name__}: {exc}; {what}")
         logger.warning("dask_deeplearn: %s; re-planning (%s)", exc, what)
         time.sleep(0.5 * (attempt + 1))
+
+    def _set_up(self, train: Any, valid: Any | None) -> None:
+        """The backend's ``_setup``, started over on the survivors when a worker is lost.
+
+        Every attempt transforms the original partitions again under fresh task keys (the
+        fit's ``name`` gets an attempt suffix), so nothing of a failed attempt is needed.
+        """
+        base = self.name
+        for attempt in range(_RETRIES + 1):
+            try:
+                self._setup(train, valid)
+                return
+            except Exception as exc:
+                self._lost(exc, attempt, "setup started over on the remaining workers")
+                self.name = f"{base}s{attempt + 1}"
+
+    def _recover(self, exc: Exception, attempt: int, what: str) -> None:
+        """Handle a failure of one attempt at a cluster step: re-plan around lost workers.
+
+        See :meth:`_lost` for what is re-raised; then re-plans on the remaining workers.
+        """
+        self._lost(exc, attempt, what)
         try:
             self._try_replan()
         except ClusterLostError:
@@ -117,6 +160,8 @@ class RecoveryMixin:
             pause = min(pause * 2, 0.05)
             if time.monotonic() - last_check > 1.0:
                 last_check = time.monotonic()
+                if scheduler_lost(self.client):
+                    raise _scheduler_gone(self.client)
                 alive = self._workers(wait=False)
                 gone = sorted({t for t in targets or () if t not in alive})
                 if not alive or gone:
@@ -131,6 +176,23 @@ class RecoveryMixin:
         """:meth:`_settle`, then the (small) results: models, metric partials."""
         self._settle(futs, targets)
         return self.client.gather(futs)
+
+    def _iterate(self, state: Any, n_samples: int, seed: int, shuffle: bool, label: str,
+                 report: bool) -> tuple[list[str], list[Future], list[Any]]:
+        """Submit one iteration's tasks and gather them, re-planned and retried from
+        ``state`` (the last averaged model, kept here on the driver) when a worker is lost.
+
+        Returns the workers, the futures and the results (trained state, rows, seconds).
+        """
+        for attempt in range(_RETRIES + 1):
+            try:
+                addrs, futs = self._submit_iteration(  # type: ignore[attr-defined]
+                    state, self._shares(n_samples), seed, shuffle,  # type: ignore[attr-defined]
+                    label if attempt == 0 else f"{label}-retry{attempt}", report=report)
+                return addrs, futs, self._gather(futs, addrs)
+            except Exception as exc:
+                self._recover(exc, attempt, "re-planned and retried")
+        raise AssertionError("unreachable")  # pragma: no cover - _recover raises at the end
 
     def _adopt(self, joined: list[str], workers: dict[str, dict[str, Any]]) -> None:
         """Use workers that joined mid-training: with replication they get a full copy."""

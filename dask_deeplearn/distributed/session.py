@@ -62,7 +62,11 @@ def locked_workers(client: Client, timeout: float | None = None) -> Iterator[lis
     try:
         yield workers
     finally:
-        lock.release()
+        try:
+            lock.release()
+        except Exception:  # noqa: BLE001 - a lost scheduler took the locks with it
+            if client.status == "running":
+                raise
 
 
 def as_dask(frame: Any, client: Client) -> Any:

@@ -22,6 +22,7 @@ from ..preprocessing.data_info import Block
 __all__ = [
     "PlacementError",
     "ddl_transform",
+    "ddl_value",
     "ddl_prepare",
     "ddl_rows",
     "ddl_sample",
@@ -80,6 +81,16 @@ def concat_blocks(blocks: Sequence[Block]) -> Block:
     n = sum(b.n_rows for b in blocks)
     return Block(X=cat("X"), y=cat("y"), weight=cat("weight"), offset=cat("offset"),
                  index=np.arange(n, dtype=np.int64))
+
+
+def ddl_value(value: Any) -> Any:
+    """``value`` itself: a fit's small constants (DataInfo, parameters) made by a task.
+
+    The task holds the value, so when the only worker holding the result is lost the
+    scheduler computes it again on another one; a scattered copy has no such lineage
+    (and Dask's memory manager trims broadcast replicas down to one).
+    """
+    return value
 
 
 def ddl_transform(part: Any, info: Any) -> Block:

@@ -159,7 +159,7 @@ def test_losing_a_worker_mid_training_replans_and_finishes(cluster):
 
 
 class _DieAt(distributed.WorkerPlugin):
-    """Kills its own worker process (SIGKILL) the moment a task whose key starts with
+    """Kills its own worker process (SIGKILL) the moment a task whose key contains
     ``prefix`` starts executing on the worker named ``victim``: a worker death at a fixed
     point of the fit, independent of the machine's speed."""
 
@@ -171,7 +171,7 @@ class _DieAt(distributed.WorkerPlugin):
 
     def transition(self, key, start, finish, **kwargs) -> None:
         if (self.name == self.victim and finish == "executing"
-                and str(key).startswith(self.prefix)):
+                and self.prefix in str(key)):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -241,3 +241,117 @@ def test_losing_a_worker_with_replicated_data_keeps_training_on_the_survivor(clu
     assert victim not in fitted.worker_rows_ and len(fitted.worker_rows_) == 1
     assert list(fitted.worker_rows_.values()) == [len(df)]   # the survivor's full copy
     assert fitted.epochs_ >= 20 and fitted.score(df[feats], df["y"]) > 0.9
+
+
+# ---------------------------------------------------------------------- one worker lost at
+# each moment of a fit, killed (_DieAt) from inside the first task of that moment on it
+
+#: the moments: the key prefix whose first task on the victim kills it, and the settings
+#: that make that moment happen (a score interval no fit reaches: only the final scoring)
+MOMENTS = {
+    # (the transform is fused into the user's graph: its key names the graph, then ours)
+    "setup-transform": ("ddl_transform-", {}),
+    "setup-prepare": ("ddl-prepare-", {}),
+    "calibration": ("ddl-calibrate-", {"train_samples_per_iteration": -2}),
+    "iteration": ("ddl-train-iter-3-", {}),
+    "scoring": ("ddl-score-train-3-", {}),
+    "end": ("ddl-score-train-", {"score_each_iteration": False, "score_interval": 1e6}),
+}
+LOSS = dict(hidden=[16], epochs=4, seed=7, train_samples_per_iteration=1_000,
+            score_each_iteration=True, score_training_samples=1_000, stopping_rounds=0,
+            classification_stop=-1, **FAST)
+
+
+@pytest.fixture(scope="module")
+def loss_data():
+    df = _data(3_000)
+    feats = [c for c in df.columns if c.startswith("x")]
+    return df, feats
+
+
+@pytest.fixture(scope="module")
+def calm_accuracy(loss_data):
+    """Accuracy of the same fit, undisturbed (in-process)."""
+    df, feats = loss_data
+    calm = DeepLearningClassifier(**LOSS).fit(df[feats], df["y"])
+    return calm.score(df[feats], df["y"])
+
+
+def _kill_at(cluster, prefix: str) -> str:
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    victim = sorted(cluster.worker_pids())[0]  # (holds the replicated scoring sample)
+    name = cluster.client.scheduler_info(n_workers=-1)["workers"][victim]["name"]
+    cluster.client.register_plugin(_DieAt(name, prefix), name="die-at")
+    return victim
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("replicate", [True, False], ids=["replicated", "local"])
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_one_worker_lost_at_any_moment_of_a_fit_is_survived(cluster, loss_data,
+                                                            calm_accuracy, moment, replicate):
+    df, feats = loss_data
+    prefix, settings = MOMENTS[moment]
+    victim = _kill_at(cluster, prefix)
+    ddf = dd.from_pandas(df, npartitions=4)
+    clf = DeepLearningClassifier(**{**LOSS, **settings, "replicate_training_data": replicate})
+    t0 = time.time()
+    clf.fit(ddf[feats], ddf["y"], client=cluster.client)
+    assert victim not in cluster.client.scheduler_info(n_workers=-1)["workers"]  # it died
+    assert time.time() - t0 < 120
+    assert clf.stop_reason_ == "epochs" and clf.epochs_ >= 4
+    assert list(clf.worker_rows_) != [victim] and victim not in clf.worker_rows_
+    assert clf.score(df[feats], df["y"]) >= calm_accuracy - 0.02, clf.events_
+
+
+def _held_metadata(dask_worker) -> list:
+    """Keys of the fit's DataInfo held by a worker (``client.run``)."""
+    return [k for k, v in dask_worker.data.items() if type(v).__name__ == "DataInfo"]
+
+
+@pytest.mark.slow
+def test_losing_the_worker_holding_the_data_description_is_survived(cluster, loss_data,
+                                                                    calm_accuracy):
+    """The DataInfo every scoring task needs is recomputed, not lost with its worker."""
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    df, feats = loss_data
+    ddf = dd.from_pandas(df, npartitions=4)
+    clf = DeepLearningClassifier(**{**LOSS, "epochs": 60, "replicate_training_data": False})
+    pids = cluster.worker_pids()
+    handle = clf.fit(ddf[feats], ddf["y"], client=cluster.client, block=False)
+    _wait_for_history(handle, 2)
+    deadline = time.time() + 60
+    while time.time() < deadline and not handle.done():
+        held = {w for w, keys in cluster.client.run(_held_metadata).items() if keys}
+        if len(held) == 1:  # Dask's memory manager trimmed the copies down to one
+            break
+        time.sleep(0.02)
+    assert len(held) == 1 and not handle.done(), held
+    os.kill(pids[held.pop()], signal.SIGKILL)
+    fitted = handle.result(timeout=300)
+    assert fitted.epochs_ >= 60 and len(fitted.worker_rows_) == 1
+    assert fitted.score(df[feats], df["y"]) >= calm_accuracy - 0.02
+
+
+@pytest.mark.slow
+def test_losing_the_scheduler_raises_a_clear_error_and_keeps_the_last_model(cluster, tmp_path,
+                                                                            loss_data):
+    df, feats = loss_data
+    ddf = dd.from_pandas(df, npartitions=4)
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    clf = DeepLearningClassifier(**{**LOSS, "epochs": 1_000, "model_id": "s",
+                                    "export_checkpoints_dir": str(ckpt)})
+    handle = clf.fit(ddf[feats], ddf["y"], client=cluster.client, block=False)
+    _wait_for_history(handle, 3)
+    cluster.procs[0].kill()  # the scheduler
+    t0 = time.time()
+    with pytest.raises(RuntimeError, match="scheduler"):
+        handle.result(timeout=120)
+    assert time.time() - t0 < 90
+    assert clf.state_.is_finite() and clf.stop_reason_ == "failed"
+    assert clf.score(df[feats], df["y"]) > 0.8
+    files = sorted(ckpt.iterdir(), key=lambda p: p.stat().st_mtime)
+    assert files and load_model(files[-1]).score(df[feats], df["y"]) > 0.8

@@ -141,6 +141,11 @@ def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypa
         assert summary["parameters"]["hidden"] == [16] and summary["rows"] == len(frame)
         assert sorted(summary["workers"]) == sorted(client.scheduler_info()["workers"])
         fid = live["id"]
+        # worker progress: logged by the training tasks of both workers, at their start
+        # and end (read while the fit runs: its topics are removed when it ends)
+        events = client.get_events(progress_topic(fid))
+        assert {m["worker"] for _, m in events} == set(summary["workers"])
+        assert {m["rows_done"] == 0 for _, m in events} == {True, False}
 
         # the page: the inline script, the fit embedded for the first draw, no external file
         status, ctype, html = _get(url)
@@ -166,11 +171,7 @@ def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypa
     assert set(end["workers"]) == set(summary["workers"])
     assert all(w["fit"] == fid and w["rows_planned"] > 0 for w in end["workers"].values())
 
-    # worker progress: logged by the training tasks of both workers ...
-    events = client.get_events(progress_topic(fid))
-    assert {m["worker"] for _, m in events} == set(summary["workers"])
-    assert {m["rows_done"] == 0 for _, m in events} == {True, False}  # task starts and ends
-    # ... and it moved the notebook bar between scoring events
+    # worker progress moved the notebook bar between scoring events
     rep = _NotebookReporter.made[0]
     assert {w for w, _ in rep.worker_updates} == set(summary["workers"])
     moves = [e for _, e in rep.worker_updates]
@@ -179,10 +180,12 @@ def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypa
     assert any(e > 0 and np.abs(scored - e).min() > 1e-9 for e in moves)  # between events
     assert f"live training page at {url}" in rep.stream.getvalue()
     assert rep._bar is None  # closed with the fit
-    # the driver's events: one start, one end, one history row per scoring event
+    # the driver's events: one start, one end holding the history; the fit's topics gone
     starts = [m for _, m in client.get_events(TOPIC) if m.get("fit") == fid]
     assert [m["event"] for m in starts] == ["start", "end"]
-    assert len(client.get_events(history_topic(fid))) == len(fitted.scoring_history_) - 1
+    assert len(starts[1]["history"]) == len(fitted.scoring_history_) - 1
+    topics = client.run_on_scheduler(_topic_sizes)
+    assert history_topic(fid) not in topics and progress_topic(fid) not in topics
 
 
 def test_page_and_json_when_the_scheduler_has_no_such_fit(dash_client):
@@ -384,3 +387,40 @@ def test_the_page_renders_fits_whose_names_hold_html(dash_client, digits, tmp_pa
     embedded = _strict_json(block)
     assert _fit_named(embedded, HOSTILE)["reason"] == HOSTILE_END
     assert _fit_named(embedded, "dashboard_hostile")["summary"]["response"] == HOSTILE
+
+
+def _topic_sizes(dask_scheduler) -> dict:
+    """Events held per (non-empty) topic on the scheduler (``client.run_on_scheduler``)."""
+    return {name: len(events) for name, events in dask_scheduler.get_events().items()}
+
+
+@pytest.mark.slow
+def test_finished_fits_leave_no_topics_behind_and_still_show_on_the_page(dash_client, digits):
+    frame, cols = digits
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    url = page_url(dash_client)
+
+    def fit(i: int):
+        return DeepLearningClassifier(hidden=[8], epochs=2, seed=i, score_each_iteration=True,
+                                      train_samples_per_iteration=600, model_id=f"topics_{i}",
+                                      quiet_mode=True, **FAST).fit(ddf[cols], ddf["y"],
+                                                                   client=dash_client)
+
+    fit(0)
+    _status(url)  # a page poll must not create topics either
+    before = dash_client.run_on_scheduler(_topic_sizes)
+    fitted = [fit(i) for i in range(1, 4)]
+    _status(url)
+    after = dash_client.run_on_scheduler(_topic_sizes)
+    ours = sorted(t for t in after if t.startswith(TOPIC))
+    assert ours == [TOPIC], ours  # no per-fit topic left
+    assert set(after) == set(before), sorted(set(after) ^ set(before))
+    assert after[TOPIC] == before[TOPIC] + 2 * 3  # one start and one end event per fit
+    # the finished fits still show with their history and their workers' last progress
+    data = _status(url)
+    for i, est in enumerate(fitted, start=1):
+        shown = _fit_named(data, f"topics_{i}")
+        assert shown["status"] == "finished"
+        assert len(shown["history"]) == len(est.scoring_history_) - 1
+        assert shown["history"][-1]["epochs"] == pytest.approx(est.epochs_)
+        assert set(shown["workers"]) == set(est.worker_rows_) and shown["iteration"] > 0
