@@ -16,7 +16,7 @@
 from .backend import DaskBackend, average_states, plan_blocks
 from .cluster import connect, current_client, embedded_cluster, warm_up
 from .dashboard import dashboard_config, dashboard_env, page_url
-from .session import as_dask, locked_workers, training_session
+from .session import as_dask, locked_workers, read_once, training_session
 
 __all__ = [
     "DaskBackend",
@@ -31,5 +31,6 @@ __all__ = [
     "page_url",
     "as_dask",
     "locked_workers",
+    "read_once",
     "training_session",
 ]

@@ -68,6 +68,45 @@ def plan_blocks(
     return {w: sorted(b) for w, b in plan.items() if b}
 
 
+def memory_inputs(client: Any, collection: Any) -> dict[Any, Future]:
+    """The keys a Dask collection is computed from but does not compute itself.
+
+    Walks the collection's task graph down to data in workers' memory (a persisted or
+    scattered collection appears in the graph as a ``Future``, or as a key the graph uses
+    but does not define), returned as futures by key.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    collection : dask collection
+        A partition (``to_delayed()`` of a collection) or a whole collection.
+
+    Returns
+    -------
+    dict
+    """
+    dsk = dict(collection.__dask_graph__())
+    seen: set[Any] = set()
+    external: dict[Any, Future] = {}
+    stack = list(collection.__dask_keys__()) if not hasattr(collection, "key") else [collection.key]
+    while stack:
+        key = stack.pop()
+        if isinstance(key, list):
+            stack.extend(key)
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        node = dsk.get(key)
+        if node is None or isinstance(node, Future):
+            # (asked as futures: the scheduler does not match tuple keys sent bare)
+            external[key] = node if node is not None else Future(key, client=client)
+        else:
+            deps = getattr(node, "dependencies", None)  # a task, or a legacy tuple task
+            stack.extend(get_dependencies(dsk, key) if deps is None else deps)
+    return external
+
+
 def input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
     """The live worker holding most of the in-memory data a partition is computed from.
 
@@ -90,22 +129,7 @@ def input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
     list of str
     """
     try:
-        dsk = dict(part.__dask_graph__())
-        seen: set[Any] = set()
-        external: dict[Any, Future] = {}
-        stack = [part.key]
-        while stack:
-            key = stack.pop()
-            if key in seen:
-                continue
-            seen.add(key)
-            node = dsk.get(key)
-            if node is None or isinstance(node, Future):
-                # (asked as futures: the scheduler does not match tuple keys sent bare)
-                external[key] = node if node is not None else Future(key, client=client)
-            else:
-                deps = getattr(node, "dependencies", None)  # a task, or a legacy tuple task
-                stack.extend(get_dependencies(dsk, key) if deps is None else deps)
+        external = memory_inputs(client, part)
         if not external:
             return []
         futures = list(external.values())

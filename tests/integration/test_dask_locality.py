@@ -107,3 +107,48 @@ def test_one_persisted_partition_is_split_where_it_lives(client, table):
     assert balanced.worker_rows_ == {workers[0]: N // 2, workers[1]: N // 2}
     assert 0.4 * training_bytes < sent < 0.6 * training_bytes
     assert balanced.score(table.drop(columns="label"), table["label"]) > 0.9
+
+
+def _read_tasks(dask_worker) -> int:
+    """Tasks this worker ran that read a Parquet file (fused keys name their parts)."""
+    return sum(1 for key, start, finish, *_ in dask_worker.state.log
+               if (start, finish) == ("executing", "memory")
+               and ("read-parquet" in str(key) or "read_parquet" in str(key)))
+
+
+def test_a_parquet_frame_is_read_once_per_fit(client, table, tmp_path):
+    # the statistics pass and the blocks come from one read of each file, not two
+    for i, rows in enumerate(np.array_split(np.arange(N), 8)):
+        table.iloc[rows].to_parquet(tmp_path / f"part.{i}.parquet")
+    ddf = dd.read_parquet(tmp_path)
+    before = sum(client.run(_read_tasks).values())
+    clf, sent = _fit_and_count(client, ddf.drop(columns="label"), ddf["label"],
+                               force_load_balance=False)
+    reads = sum(client.run(_read_tasks).values()) - before
+    assert reads == 8, f"{reads} Parquet reads for 8 files"
+    assert sent < 0.05 * N * (P + 1) * 4
+    # the persisted partitions are released once the blocks are built
+    assert not [k for k in client.who_has() if "read" in str(k) and "parquet" in str(k)]
+
+
+def _slow_partition(part, seconds):
+    import time
+
+    time.sleep(seconds)
+    return part
+
+
+def test_a_persist_still_running_when_fit_starts_stays_where_it_lands(client, table):
+    workers = sorted(client.scheduler_info()["workers"])
+    holders = [workers[0]] * 6 + [workers[1]] * 2
+    parts = dd.from_pandas(table, npartitions=8, sort=False).to_delayed()
+    import dask
+
+    futures = [client.compute(dask.delayed(_slow_partition)(p, 0.5), workers=[w])
+               for p, w in zip(parts, holders)]
+    ddf = dd.from_delayed(futures, meta=table.iloc[:0], verify_meta=False)
+    assert not all(f.done() for f in futures)  # still running when fit starts
+    clf, sent = _fit_and_count(client, ddf.drop(columns="label"), ddf["label"],
+                               force_load_balance=False)
+    assert clf.worker_rows_ == {workers[0]: N * 6 // 8, workers[1]: N * 2 // 8}
+    assert sent < 0.05 * N * (P + 1) * 4
