@@ -15,7 +15,6 @@ protocol.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import operator
 import time
@@ -104,6 +103,8 @@ class DaskBackend(RecoveryMixin):
         self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
         self._consensus_started = False
         self._monitor: FitMonitor | None = None
+        self._sent: tuple[ModelState, Future] | None = None  # the model on the workers now
+        self._alive: set[str] = set()
         self._set_up(train, valid)
 
     def observer(self, reporter: Any | None = None) -> FitMonitor:
@@ -126,7 +127,9 @@ class DaskBackend(RecoveryMixin):
 
     # ------------------------------------------------------------------ setup
     def _workers(self, wait: bool = True) -> dict[str, dict[str, Any]]:
-        return training_workers(self.client, wait=wait)
+        workers = training_workers(self.client, wait=wait)
+        self._alive = set(workers)  # the last look at the cluster
+        return workers
 
     def _balanced(self, blocks: list[Future]) -> list[Future]:
         """Resample every block by class where it lives; record the balanced frequencies.
@@ -173,12 +176,13 @@ class DaskBackend(RecoveryMixin):
         blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
                                       enforce_metadata=False, align_dataframes=False)
         alive = self._workers(wait=False)
-        futures, pinned = [], []
+        futures, pinned, pinned_keys = [], [], []
         # (where: from the partition's own inputs, not the DataInfo)
         for part, block in zip(frame.to_delayed(), blocks.to_delayed()):
             where = input_holder(client, part, alive)
             if where:
                 pinned.extend(where)
+                pinned_keys.extend(block.__dask_graph__())
                 futures.append(client.compute(block, workers=where, allow_other_workers=False))
             else:
                 futures.append(client.compute(block))
@@ -187,6 +191,8 @@ class DaskBackend(RecoveryMixin):
         # raises a worker's exception (a DataError names the column); a task pinned to a
         # worker that dies would wait for it forever: that ends the wait as a lost worker
         self._settle(futures, pinned)
+        if pinned_keys:  # computed: from now on a lost block may be recomputed on a survivor
+            client.run_on_scheduler(tasks.loosen_restrictions, keys=pinned_keys)
         return futures
 
     def _setup(self, train: Any, valid: Any | None) -> None:
@@ -311,11 +317,31 @@ class DaskBackend(RecoveryMixin):
             return {w: each for w in self.plan}
         return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}
 
+    def _send(self, state: ModelState) -> Future:
+        """The model on the workers: sent once, used by its scoring and the next iteration.
+
+        ``state`` is sent straight to every worker that trains or scores (so no task waits
+        for a copy from another worker); the same state asked again (the scoring of a
+        model, then the iteration that starts from it) is not sent again. A retry after a
+        lost worker sends it again (:meth:`_recover` forgets the copy, which may have died
+        with the worker).
+        """
+        if self._sent is not None and self._sent[0] is state:
+            return self._sent[1]
+        targets = sorted(set(self.prepared) | {w for d in self._score_blocks.values() for w in d})
+        # (the last look at the cluster: a worker lost since fails the step, which is
+        # then re-planned and retried)
+        targets = [w for w in targets if w in self._alive] or None
+        sf = self.client.scatter(state, workers=targets, broadcast=targets is not None,
+                                 hash=False)
+        self._sent = (state, sf)
+        return sf
+
     def _submit_iteration(self, state: ModelState, shares: dict[str, int], seed: int,
                           shuffle: bool, label: str,
                           report: bool = False) -> tuple[list[str], list[Future]]:
         client = self.client
-        sf = client.scatter(state, hash=False)
+        sf = self._send(state)
         elastic = bool(self.params["elastic_averaging"]) and not self.single
         progress = ((progress_topic(self.name), self.name, self._iteration)
                     if report and self._monitor is not None else None)
@@ -360,6 +386,8 @@ class DaskBackend(RecoveryMixin):
             except Exception:  # noqa: BLE001 - retried below with the attempts
                 pass
         joined = sorted(alive - set(self.plan) - set(self._seen))
+        if lost or joined:
+            self._sent = None  # sent again, to the workers of the new plan
         if joined:
             self._seen.update(joined)
             self._adopt(joined, workers)
@@ -401,11 +429,9 @@ class DaskBackend(RecoveryMixin):
     # ------------------------------------------------------------------ scoring
     def score(self, state: ModelState, which: str) -> Any:
         """Metrics on the fixed scoring sample, reduced from one partial per worker."""
-        light = dataclasses.replace(state, OW=np.zeros((2, 0), np.float32),
-                                    OB=np.zeros((2, 0), np.float32))
         for attempt in range(_RETRIES + 1):
             try:
-                sf = self.client.scatter(light, hash=False)
+                sf = self._send(state)
                 futs, targets = [], []
                 for j, (w, blocks) in enumerate(self._score_blocks[which].items()):
                     targets.append(w)
@@ -441,6 +467,7 @@ class DaskBackend(RecoveryMixin):
         """Release every future this fit holds on the cluster."""
         self.prepared.clear()
         self._score_blocks.clear()
+        self._sent = None
         self._local.clear()
 
     def worker_map(self) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from typing import Any, Iterator
 
 import numpy as np
@@ -115,12 +116,28 @@ def warm_up() -> bool:
 
 
 class WarmupPlugin(WorkerPlugin):
-    """Compile the kernels once per worker process, when it starts (not per task)."""
+    """Compile the kernels once per worker process, when it starts (not per task).
+
+    In a thread of the worker: the fit goes on with its setup (statistics, blocks) while
+    the kernels load; a training task that comes first waits for them
+    (:data:`~dask_deeplearn.distributed.tasks.KERNELS_READY`).
+    """
 
     name = "dask_deeplearn-warmup"
 
     def setup(self, worker: Any) -> None:  # pragma: no cover - runs in worker processes
+        from . import tasks
+
+        ready = tasks.KERNELS_READY = threading.Event()
+        threading.Thread(target=_warm_up_then, args=(ready,), name="ddl-warmup",
+                         daemon=True).start()
+
+
+def _warm_up_then(ready: threading.Event) -> None:  # pragma: no cover - in worker processes
+    try:
         warm_up()
+    finally:
+        ready.set()
 
 
 def ensure_warm(client: Client) -> None:

@@ -57,6 +57,9 @@ def _scheduler_gone(client: Any) -> SchedulerLostError:
     )
 
 
+#: seconds between two looks at the cluster while the driver waits for tasks
+_HEALTH_CHECK = 1.0
+
 #: how often one iteration is re-planned and retried after losing workers
 _RETRIES = 3
 
@@ -97,6 +100,7 @@ class RecoveryMixin:
     n_rows: int
     _iteration: int
     _local: dict[str, Future]
+    _sent: Any
 
     def _lost(self, exc: Exception, attempt: int, what: str) -> None:
         """Decide whether a failed attempt at a cluster step is retried after a lost worker.
@@ -137,6 +141,7 @@ class RecoveryMixin:
         See :meth:`_lost` for what is re-raised; then re-plans on the remaining workers.
         """
         self._lost(exc, attempt, what)
+        self._sent = None  # the model sent to the workers may have died with one
         try:
             self._try_replan()
         except ClusterLostError:
@@ -154,22 +159,28 @@ class RecoveryMixin:
         driver notices instead and raises :class:`WorkerLostError` (re-planned and retried
         by :meth:`_recover`) or :class:`ClusterLostError`. A task's own error is re-raised.
         """
-        pause, last_check = 0.002, time.monotonic()
-        while not all(f.done() for f in futs):
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
-            if time.monotonic() - last_check > 1.0:
-                last_check = time.monotonic()
-                if scheduler_lost(self.client):
-                    raise _scheduler_gone(self.client)
-                alive = self._workers(wait=False)
-                gone = sorted({t for t in targets or () if t not in alive})
-                if not alive or gone:
-                    for f in futs:
-                        f.cancel()
-                    if not alive:
-                        raise _all_lost()
-                    raise WorkerLostError(f"worker(s) {gone} left the cluster")
+        pending = [f for f in futs if not f.done()]
+        while pending:
+            try:
+                # wakes as soon as the task ends (no polling latency); at most every second
+                # the driver looks at the cluster instead
+                if pending[-1].exception(timeout=_HEALTH_CHECK) is not None:
+                    pending[-1].result()  # the task's own error, at once
+                pending = [f for f in pending if not f.done()]
+                continue
+            except TimeoutError:
+                pass
+            if scheduler_lost(self.client):
+                raise _scheduler_gone(self.client)
+            alive = self._workers(wait=False)
+            gone = sorted({t for t in targets or () if t not in alive})
+            if not alive or gone:
+                for f in futs:
+                    f.cancel()
+                if not alive:
+                    raise _all_lost()
+                raise WorkerLostError(f"worker(s) {gone} left the cluster")
+            pending = [f for f in pending if not f.done()]
         _wait(futs)
 
     def _gather(self, futs: list[Future], targets: list[str] | None = None) -> list[Any]:

@@ -7,6 +7,7 @@ dashboard's task stream shows (``ddl_prepare``, ``ddl_train``, ``ddl_score``...)
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Sequence
 
@@ -29,6 +30,7 @@ __all__ = [
     "ddl_train",
     "ddl_score",
     "ddl_transfer_bytes",
+    "loosen_restrictions",
     "concat_blocks",
     "progress_message",
 ]
@@ -45,6 +47,11 @@ def _sizeof_block(block: Block) -> int:
 @sizeof.register(ModelState)
 def _sizeof_state(state: ModelState) -> int:
     return int(sum(a.nbytes for a in state.arrays().values()))
+
+
+#: the kernel warm-up of this worker process (``cluster.WarmupPlugin``): set once the
+#: kernels are loaded; None where no warm-up was started
+KERNELS_READY: threading.Event | None = None
 
 
 class PlacementError(RuntimeError):
@@ -172,6 +179,10 @@ def ddl_train(
         worker.log_event(progress[0], progress_message(progress[1], progress[2], worker.address,
                                                        0, planned, 0.0))
     state = state.copy()
+    # (the kernels load in the background when the worker starts: a task that comes
+    # first waits for them, so the seconds it reports are training, not compiling)
+    if KERNELS_READY is not None:
+        KERNELS_READY.wait(600)
     t0 = time.perf_counter()
     done = train_partition(state, block.X, block.y, block.weight, block.offset, n_samples, kp,
                            nthreads=nthreads, seed=seed, shuffle=shuffle, consensus=consensus)
@@ -240,3 +251,24 @@ def ddl_transfer_bytes(dask_worker: Any = None) -> int:
 
         dask_worker = get_worker()
     return int(dask_worker.transfer_outgoing_bytes_total)
+
+
+def loosen_restrictions(dask_scheduler: Any, keys: Sequence[Any]) -> int:
+    """Let tasks pinned strictly to a worker be recomputed elsewhere (on the scheduler).
+
+    A transform is pinned strictly to the worker holding its inputs, so that Dask's work
+    stealing cannot move the rows; once it has run, that pin would keep the task from
+    ever being recomputed if the worker is lost (Dask waits forever for a strictly
+    restricted task whose workers are gone). Keeping the worker as a preference only lets
+    the lineage bring the block back on a survivor. Run with
+    ``client.run_on_scheduler(loosen_restrictions, keys=...)``; returns how many tasks
+    changed.
+    """
+    changed = 0
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        if ts is not None and not ts.loose_restrictions and (ts.worker_restrictions
+                                                            or ts.host_restrictions):
+            ts.loose_restrictions = True
+            changed += 1
+    return changed

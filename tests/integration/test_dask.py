@@ -162,6 +162,28 @@ def test_training_moves_weights_not_rows(client):
     assert sent < data_bytes / 10
 
 
+def _models_received(dask_worker) -> int:
+    """Distinct models (``ModelState`` keys) this worker got, by scatter or from a peer."""
+    return len({str(entry[0]) for entry in dask_worker.state.log
+                if str(entry[0]).startswith("ModelState-")})
+
+
+def test_each_worker_gets_each_model_once_for_training_and_scoring(client, digits):
+    train, _, cols = digits
+    ddf = _dask(train, 4)
+    before = client.run(_models_received)
+    clf = DeepLearningClassifier(hidden=[16], epochs=3, seed=3, score_each_iteration=True,
+                                 train_samples_per_iteration=600, **FAST)
+    clf.fit(ddf[cols], ddf["y"], client=client)
+    got = {w: n - before.get(w, 0) for w, n in client.run(_models_received).items()}
+    scored = len(clf.scoring_history_)
+    assert scored >= clf.n_iter_ > 3
+    # one model per iteration (and the first scoring's), shared by the iteration's scoring
+    # and the next iteration's training: not one more for every scoring
+    for worker, n in got.items():
+        assert n <= clf.n_iter_ + 2, (worker, n, clf.n_iter_, scored)
+
+
 def test_reproducible_is_bit_identical_on_one_worker_thread(client, digits):
     train, _, cols = digits
     ddf = _dask(train, 5)
