@@ -210,3 +210,24 @@ def test_an_unpacked_mojo_folder_reads_the_same(tmp_path, test_frame):
     b = ddl.import_mojo(DATA / "regression_poisson.zip").predict(test_frame)
     pd.testing.assert_frame_equal(a, b)
     shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(not (shutil.which("javac") and shutil.which("java")),
+                    reason="export_java needs a JDK (javac and java) to compile and run")
+@pytest.mark.parametrize("name", ["multinomial_maxout", "regression_rectifier_nostd"])
+def test_export_java_matches_h2o(name, test_frame, tmp_path):
+    import subprocess
+
+    model = ddl.import_mojo(DATA / f"{name}.zip")
+    src = model.export_java(tmp_path, class_name="Imported")
+    subprocess.run(["javac", "-d", str(tmp_path), str(src)], check=True)
+    csv_in = test_frame[PREDICTORS].to_csv(index=False, na_rep="")
+    out = subprocess.run(["java", "-cp", str(tmp_path), "Imported"], input=csv_in,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    ref = pd.read_csv(DATA / f"{name}.genmodel.csv")
+    got = pd.DataFrame([line.split(",") for line in out[1:]], columns=out[0].split(","))
+    assert len(got) == len(ref)
+    for c in [c for c in ref.columns if c != "predict"] or ["predict"]:
+        np.testing.assert_allclose(got[c].astype(float), ref[c].to_numpy(float), atol=1e-6)
+    if not pd.api.types.is_numeric_dtype(ref["predict"]):
+        assert got["predict"].tolist() == ref["predict"].astype(str).tolist()
