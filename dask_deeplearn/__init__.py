@@ -26,6 +26,8 @@ Model files
 -----------
 load_model
     Read a model written by ``model.save(path)`` (safe: JSON and ``.npy`` only).
+import_mojo
+    Import an H2O-3 Deep Learning MOJO as a fitted ``DeepLearningEstimator`` (no JVM).
 score_parquet
     Score a partitioned Parquet dataset into Parquet (the model sent once per worker).
 """
@@ -53,6 +55,7 @@ _LAZY = {
     "pretrain_stacked": "estimators",
     "DeepLearningGridSearch": "model_selection",
     "load_model": "estimators",
+    "import_mojo": "estimators",
     "score_parquet": "io",
     "presets": None,
 }
@@ -89,6 +92,7 @@ __all__ = [
     "pretrain_stacked",
     "DeepLearningGridSearch",
     "load_model",
+    "import_mojo",
     "score_parquet",
     "presets",
     "DataError",
