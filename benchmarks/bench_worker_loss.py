@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.rows < 100 or args.test_rows < 1 or args.epochs <= 0 or args.repeats < 1:
         ap.error("--rows must be >= 100, --test-rows and --repeats >= 1, --epochs > 0; got "
-                 f"{args.rows}, {args.test_rows}, {args.repeats}, {args.epochs}")
+                 f"--rows {args.rows}, --test-rows {args.test_rows}, "
+                 f"--repeats {args.repeats}, --epochs {args.epochs:g}")
     X, y = load_fashion_mnist("train")
     Xt, yt = load_fashion_mnist("t10k")
     X, y, Xt, yt = X[:args.rows], y[:args.rows], Xt[:args.test_rows], yt[:args.test_rows]
