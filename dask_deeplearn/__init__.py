@@ -9,6 +9,8 @@ DeepLearningAutoEncoder
     ``pretrain_stacked`` pretrains a deep network layer by layer.
 DeepLearningEstimator
     H2O's call style: ``DeepLearningEstimator(**params).train(x=, y=, training_frame=)``.
+AutoEncoderEstimator
+    H2O's ``H2OAutoEncoderEstimator``: ``AutoEncoderEstimator(**params).train(x=, training_frame=)``.
 
 Model selection
 ---------------
@@ -52,6 +54,7 @@ _LAZY = {
     "DeepLearningClassifier": "estimators",
     "DeepLearningRegressor": "estimators",
     "DeepLearningEstimator": "estimators",
+    "AutoEncoderEstimator": "estimators",
     "pretrain_stacked": "estimators",
     "DeepLearningGridSearch": "model_selection",
     "load_model": "estimators",
@@ -89,6 +92,7 @@ __all__ = [
     "DeepLearningClassifier",
     "DeepLearningRegressor",
     "DeepLearningEstimator",
+    "AutoEncoderEstimator",
     "pretrain_stacked",
     "DeepLearningGridSearch",
     "load_model",
