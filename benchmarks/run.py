@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m benchmarks.run [--quick] [--only fmnist,rows,workers,scoring]
+    python -m benchmarks.run [--quick] [--only fmnist,rows,workers,scoring,loss]
                              [--skip h2o,torch,sklearn] [--h2o-epochs 10] [--out DIR]
 
 Sections (default: all, in this order):
@@ -27,9 +27,16 @@ Sections (default: all, in this order):
 ``scoring``
     Batch scoring rows/s on a 10M-row, 20-file Parquet dataset: ``score_parquet`` on a
     ``LocalCluster`` vs. pyarrow's bare read + write (``benchmarks/bench_scoring.py``).
+``loss``
+    Worker loss: one of 3 ``dask worker --nthreads 1`` processes SIGKILLed from inside the
+    first task of each moment of a fit (setup, calibration, a training iteration, a scoring
+    task, the final scoring), ``replicate_training_data`` True and False, 3 repeats, each
+    on a fresh cluster: finished fits, test accuracy vs. an undisturbed fit, extra seconds
+    (Fashion-MNIST, 8,000 rows in 8 Parquet files; ``benchmarks/bench_worker_loss.py``).
 
 ``--quick`` uses tiny sizes everywhere (2,000 Fashion-MNIST rows, or scikit-learn's digits
-when Fashion-MNIST is not installed; 1 epoch; 1k and 5k rows; 100k scoring rows); H2O and
+when Fashion-MNIST is not installed; 1 epoch; 1k and 5k rows; 100k scoring rows; worker
+loss on 2,000 synthetic rows, 1 repeat); H2O and
 PyTorch still run if installed, unless ``--skip``-ped.
 
 Results go to ``DIR/latest.csv``, ``DIR/latest.md`` and ``DIR/latest.png`` (default
@@ -65,24 +72,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # measure the checkout this script lives in, not an older installed copy
 sys.path.insert(0, os.path.dirname(HERE))
 
-from . import bench_dask, bench_engine, bench_scoring, competitors  # noqa: E402
+from . import bench_dask, bench_engine, bench_scoring, bench_worker_loss, competitors  # noqa: E402
 
-SECTIONS = ("fmnist", "rows", "workers", "scoring")
+SECTIONS = ("fmnist", "rows", "workers", "scoring", "loss")
 COMPETITORS = ("sklearn", "torch", "h2o")
 COLUMNS = ["section", "config", "status", "rows", "epochs", "samples_per_s", "test_accuracy",
-           "epoch_s", "wall_s", "rows_per_s", "note"]
+           "epoch_s", "wall_s", "rows_per_s", "finished", "diff_points", "extra_s", "note"]
 H2O_REFERENCE = "H2O 3.46 reference on this machine: 1,134 samples/s, 0.875 test accuracy"
 
 SIZES = {
     "full": dict(fm_rows=60_000, fm_test=10_000, epochs=10, h2o_epochs=10,
                  row_sizes=(10_000, 100_000, 1_000_000), slow_max_rows=100_000,
                  scoring_rows=10_000_000, scoring_files=20, workers_configs="abc",
-                 scoring_skip=""),
+                 scoring_skip="", loss_rows=8_000, loss_test=10_000, loss_repeats=3),
     "quick": dict(fm_rows=2_000, fm_test=2_000, epochs=1, h2o_epochs=1,
                   row_sizes=(1_000, 5_000), slow_max_rows=5_000,
                   scoring_rows=100_000, scoring_files=4,
                   # one LocalCluster layout per section keeps --quick short
-                  workers_configs="ac", scoring_skip="b"),
+                  workers_configs="ac", scoring_skip="b", loss_rows=2_000, loss_test=1_000,
+                  loss_repeats=1),
 }
 
 
@@ -185,6 +193,7 @@ SECTION_TITLES = {
     "rows": "2. Scaling with rows (synthetic, 50 features, binary), 1 epoch, in-process",
     "workers": "3. Scaling with worker processes (Fashion-MNIST, presets.fast())",
     "scoring": "4. Batch scoring of a partitioned Parquet dataset",
+    "loss": "5. Worker loss: one of 3 dask worker processes killed at each moment of a fit",
 }
 PLOT_TITLES = {
     "fmnist": "1. Fashion-MNIST 784-200-200-10, training samples/s",
@@ -193,7 +202,8 @@ PLOT_TITLES = {
     "scoring": "4. Batch scoring of partitioned Parquet: rows/s",
 }
 HEADERS = {"rows": "rows", "samples_per_s": "samples/s", "test_accuracy": "test accuracy",
-           "epoch_s": "s / epoch", "wall_s": "wall s", "rows_per_s": "rows/s"}
+           "epoch_s": "s / epoch", "wall_s": "wall s", "rows_per_s": "rows/s",
+           "diff_points": "accuracy diff (points)", "extra_s": "extra s"}
 
 
 def _fmt(v) -> str:
@@ -543,8 +553,41 @@ def section_scoring(res: Results, sz: dict, args) -> None:
         res.note("scoring", out["verdict"])
 
 
+def section_loss(res: Results, sz: dict, args) -> None:
+    n, repeats = sz["loss_rows"], sz["loss_repeats"]
+    if args.quick:
+        X, y = synthetic(n + sz["loss_test"], n_features=20)
+        X, y, Xt, yt = X[:n], y[:n], X[n:], y[n:]
+        name, hidden = "synthetic (20 features, binary)", [16]
+    else:
+        X, y, Xt, yt, name = load_images(n, sz["loss_test"], quick=False)
+        hidden = [64]
+    params = bench_worker_loss.default_params(2, n, hidden)
+    res.note("loss", f"{name}: {n:,} training rows in 8 Parquet files, {len(Xt):,} test rows, "
+                     f"hidden {hidden}, presets.fast(), 2 epochs of 2 iterations, scored at "
+                     "each; a real dask scheduler + 3 dask worker --nthreads 1 processes on "
+                     "127.0.0.1 (a killed worker is replaced by a fresh, warmed-up process "
+                     f"before the next fit), {os.cpu_count()} cores. Each moment: {repeats} "
+                     "fit(s) in which the first worker is SIGKILLed from inside the first "
+                     "task of that moment on it (benchmarks/bench_worker_loss.py). Test "
+                     "accuracy = mean of the finished fits; accuracy diff = 100 x (that - "
+                     "the undisturbed fit's); extra s = mean fit wall - the undisturbed "
+                     "fit's (one undisturbed fit per setting; the survivors are 2 workers on "
+                     "2 cores, so it can be negative). On a machine shared with other jobs "
+                     "the seconds are noisy.")
+
+    def log(r):
+        note = (f"victim killed {r['killed']}" if r["killed"] else "") + (
+            f"; errors: {r['errors']}" if r["errors"] else "")
+        res.add("loss", f"{r['moment']}, replicate={r['replicate']}", rows=n,
+                test_accuracy=r["accuracy"], wall_s=r["wall"], finished=r["finished"],
+                diff_points=r["diff_points"], extra_s=r["extra_s"], note=note)
+
+    bench_worker_loss.run_section(params, X, y, Xt, yt, repeats=repeats, log=log)
+
+
 SECTION_FUNCS = {"fmnist": section_fmnist, "rows": section_rows, "workers": section_workers,
-                 "scoring": section_scoring}
+                 "scoring": section_scoring, "loss": section_loss}
 
 
 # --------------------------------------------------------------------------- main

@@ -9,6 +9,8 @@ DeepLearningAutoEncoder
     ``pretrain_stacked`` pretrains a deep network layer by layer.
 DeepLearningEstimator
     H2O's call style: ``DeepLearningEstimator(**params).train(x=, y=, training_frame=)``.
+AutoEncoderEstimator
+    H2O's ``H2OAutoEncoderEstimator``: ``AutoEncoderEstimator(**params).train(x=, training_frame=)``.
 
 Model selection
 ---------------
@@ -26,6 +28,8 @@ Model files
 -----------
 load_model
     Read a model written by ``model.save(path)`` (safe: JSON and ``.npy`` only).
+import_mojo
+    Import an H2O-3 Deep Learning MOJO as a fitted ``DeepLearningEstimator`` (no JVM).
 score_parquet
     Score a partitioned Parquet dataset into Parquet (the model sent once per worker).
 """
@@ -50,9 +54,11 @@ _LAZY = {
     "DeepLearningClassifier": "estimators",
     "DeepLearningRegressor": "estimators",
     "DeepLearningEstimator": "estimators",
+    "AutoEncoderEstimator": "estimators",
     "pretrain_stacked": "estimators",
     "DeepLearningGridSearch": "model_selection",
     "load_model": "estimators",
+    "import_mojo": "estimators",
     "score_parquet": "io",
     "presets": None,
 }
@@ -86,9 +92,11 @@ __all__ = [
     "DeepLearningClassifier",
     "DeepLearningRegressor",
     "DeepLearningEstimator",
+    "AutoEncoderEstimator",
     "pretrain_stacked",
     "DeepLearningGridSearch",
     "load_model",
+    "import_mojo",
     "score_parquet",
     "presets",
     "DataError",

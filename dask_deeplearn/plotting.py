@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_scoring_history", "plot_varimp", "plot_anomaly", "scoring_history_metrics"]
+__all__ = ["plot_scoring_history", "plot_varimp", "plot_anomaly", "scoring_history_metrics",
+           "PlotResult"]
 
 _ANOMALY_COLUMN = "Reconstruction.MSE"
 
@@ -102,7 +103,37 @@ def _series(history: pd.DataFrame, prefix: str, metric: str) -> pd.Series | None
     return None
 
 
-def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = None) -> Any:
+#: x axes of a scoring-history plot (H2O's ``timestep`` of Deep Learning models)
+_TIMESTEPS = {"epochs": "Epochs", "samples": "Samples", "duration": "Duration (seconds)"}
+
+
+class PlotResult:
+    """What h2o-py's plot methods return: the figure behind ``figure()``.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    """
+
+    def __init__(self, figure: Any) -> None:
+        self._figure = figure
+
+    def figure(self) -> Any:
+        """The matplotlib Figure drawn (h2o-py's ``result.figure()``)."""
+        return self._figure
+
+
+def _duration_seconds(values: pd.Series) -> pd.Series:
+    """A duration column as seconds (floats, timedeltas or H2O's ``"1.923 sec"`` text)."""
+    if pd.api.types.is_timedelta64_dtype(values):
+        return values.dt.total_seconds()
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    return pd.to_numeric(values.astype(str).str.split().str[0], errors="coerce")
+
+
+def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = None,
+                         timestep: str = "epochs") -> Any:
     """Plot a metric of the scoring history against epochs (training and validation).
 
     Parameters
@@ -118,6 +149,8 @@ def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = 
         when present, else ``deviance``, else ``mse``, else ``rmse``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is created when None.
+    timestep : {"epochs", "samples", "duration"}, default="epochs"
+        The x axis: a column of the history (``duration`` in seconds).
 
     Returns
     -------
@@ -126,16 +159,18 @@ def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = 
     Raises
     ------
     ValueError
-        The history has no ``epochs`` column, or no column for ``metric`` (the message
-        lists the available metrics).
+        The history has no ``timestep`` column, an unknown ``timestep``, or no column
+        for ``metric`` (the message lists the available metrics).
     ImportError
         matplotlib is not installed.
     """
     if not isinstance(history, pd.DataFrame):
         raise TypeError(f"history must be a pandas DataFrame; got {type(history).__name__}.")
     cols = {str(c).lower(): c for c in history.columns}
-    if "epochs" not in cols:
-        raise ValueError("The scoring history has no 'epochs' column.")
+    if timestep not in _TIMESTEPS:
+        raise ValueError(f"timestep={timestep!r} is not one of {sorted(_TIMESTEPS)}.")
+    if timestep not in cols:
+        raise ValueError(f"The scoring history has no {timestep!r} column.")
     available = scoring_history_metrics(history)
     if not isinstance(metric, str):
         raise ValueError(f"metric must be a string; got {metric!r}.")
@@ -153,14 +188,15 @@ def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = 
         )
     train = _series(history, "training", key)
     valid = _series(history, "validation", key)
-    x = pd.to_numeric(history[cols["epochs"]], errors="coerce").astype(float)
+    x = (_duration_seconds(history[cols[timestep]]) if timestep == "duration"
+         else pd.to_numeric(history[cols[timestep]], errors="coerce").astype(float))
     ax = _axes(ax)
     label = _LABELS.get(key, key)
     if train is not None:
         ax.plot(x.to_numpy(), train.to_numpy(), marker="o", markersize=3, label=f"Training {label}")
     if valid is not None:
         ax.plot(x.to_numpy(), valid.to_numpy(), marker="o", markersize=3, label=f"Validation {label}")
-    ax.set_xlabel("Epochs")
+    ax.set_xlabel(_TIMESTEPS[timestep])
     ax.set_ylabel(label)
     ax.set_title(f"Scoring history: {label}")
     ax.legend()

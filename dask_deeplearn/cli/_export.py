@@ -30,6 +30,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if args.format == "java":
         written = model.export_java(output, class_name=args.class_name)
+    elif args.format == "mojo":
+        written = model.download_mojo(str(output))
     else:
         if output.is_dir():
             output = output / "scorer.py"

@@ -98,15 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     # export
     p = sub.add_parser(
-        "export", help="write a standalone Java or Python scorer of a saved model",
+        "export", help="write a standalone Java or Python scorer, or an H2O MOJO, of a "
+                       "saved model",
         description="Write a standalone scorer: a Java class (H2O's POJO, JDK only) or a "
-                    "Python module (numpy only). Both score a CSV from standard input.")
+                    "Python module (numpy only), both scoring a CSV from standard input; "
+                    "or an H2O-3 Deep Learning MOJO zip that H2O's genmodel scores.")
     p.add_argument("--model", required=True, metavar="MODEL_PATH", help="a saved model")
-    p.add_argument("--format", required=True, choices=("java", "python"),
-                   help="java: one .java source file; python: one .py module")
+    p.add_argument("--format", required=True, choices=("java", "python", "mojo"),
+                   help="java: one .java source file; python: one .py module; mojo: an "
+                        "H2O-3 MOJO zip")
     p.add_argument("--output", required=True, metavar="PATH",
                    help="java: a directory or a <ClassName>.java file; python: a .py file "
-                        "(or a directory, for scorer.py in it)")
+                        "(or a directory, for scorer.py in it); mojo: a .zip file or a "
+                        "directory (for <model_id>.zip in it); never replaces a file")
     p.add_argument("--class-name", metavar="NAME",
                    help="name of the Java class (default: the .java file's stem, else one "
                         "derived from the model)")

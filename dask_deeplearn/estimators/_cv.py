@@ -23,7 +23,7 @@ import pandas as pd
 from ..exceptions import DataError, InvalidParameterError
 from ..metrics import merge_partials
 
-__all__ = ["FOLD", "assign_folds", "cv_summary", "HoldoutScorer"]
+__all__ = ["FOLD", "assign_folds", "cv_summary", "fold_predictions", "HoldoutScorer"]
 
 #: the internal fold-id column added to the training frame during cross-validation
 FOLD = "__fold__"
@@ -163,23 +163,73 @@ class HoldoutScorer:
         return merge_partials(parts) if parts else None
 
 
-#: metrics of H2O's "Cross-Validation Metrics Summary", by model category
+#: rows of H2O's "Cross-Validation Metrics Summary", by model category: H2O lists every
+#: number-valued getter of the fold's validation metrics and of its confusion matrix (the
+#: binomial one at the max-F1 threshold), sorted by name; ``aic`` and ``loglikelihood`` are
+#: GLM's and NaN for Deep Learning, as H2O prints them
 _SUMMARY = {
-    "Binomial": ["accuracy", "auc", "err", "logloss", "mean_per_class_error", "mse", "pr_auc",
-                 "r2", "rmse"],
-    "Multinomial": ["accuracy", "err", "logloss", "mean_per_class_error", "mse", "r2", "rmse"],
-    "Regression": ["mae", "mean_residual_deviance", "mse", "r2", "rmse", "rmsle"],
+    "Binomial": ["accuracy", "aic", "auc", "err", "err_count", "f0point5", "f1", "f2",
+                 "lift_top_group", "loglikelihood", "logloss", "max_per_class_error", "mcc",
+                 "mean_per_class_accuracy", "mean_per_class_error", "mse", "pr_auc",
+                 "precision", "r2", "recall", "rmse", "specificity"],
+    "Multinomial": ["accuracy", "aic", "auc", "err", "err_count", "loglikelihood", "logloss",
+                    "max_per_class_error", "mean_per_class_accuracy", "mean_per_class_error",
+                    "mse", "pr_auc", "r2", "rmse"],
+    "Regression": ["aic", "loglikelihood", "mae", "mean_residual_deviance", "mse", "r2",
+                   "residual_deviance", "rmse", "rmsle"],
 }
 
 
+def _confusion_counts(m: Any) -> np.ndarray | None:
+    """The (weighted) counts of a metrics' confusion matrix, rows actual (None if none)."""
+    cm = getattr(m, "confusion_matrix", None)
+    if cm is None:
+        return None
+    k = len(cm) - 1  # the last row is "Total"; the last two columns "Error" and "Rate"
+    return cm.iloc[:k, :k].to_numpy(dtype=np.float64)
+
+
+def _confusion_value(cm: np.ndarray, name: str) -> float:
+    """H2O's ``ConfusionMatrix`` getters (precision ... specificity: binomial only)."""
+    rows = cm.sum(axis=1)
+    right = float(np.trace(cm))
+    total = float(cm.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        class_err = np.where(rows == 0, 0.0, (rows - np.diag(cm)) / np.where(rows == 0, 1, rows))
+        if name == "accuracy":
+            return right / total
+        if name == "err":
+            return 1.0 - right / total
+        if name == "err_count":
+            return total - right
+        if name == "max_per_class_error":
+            return float(class_err.max())
+        if name == "mean_per_class_accuracy":
+            return 1.0 - float(class_err.mean())
+        (tn, fp), (fn, tp) = cm
+        precision, recall = tp / (tp + fp), tp / (tp + fn)
+
+        def f_beta(beta: float) -> float:
+            return float((1 + beta**2) * precision * recall / (beta**2 * precision + recall))
+
+        return float({
+            "precision": precision, "recall": recall, "specificity": tn / (tn + fp),
+            "f1": f_beta(1.0), "f2": f_beta(2.0), "f0point5": f_beta(0.5),
+            "mcc": (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)),
+        }[name])
+
+
+_FROM_CONFUSION = {"accuracy", "err", "err_count", "f0point5", "f1", "f2",
+                   "max_per_class_error", "mcc", "mean_per_class_accuracy", "precision",
+                   "recall", "specificity"}
+
+
 def _summary_value(m: Any, name: str) -> float:
-    if name == "accuracy":
-        e = m.classification_error
-        return float("nan") if e is None else 1.0 - e
-    if name == "err":
-        e = m.classification_error
-        return float("nan") if e is None else float(e)
-    v = getattr(m, "aucpr" if name == "pr_auc" else name, None)
+    if name in _FROM_CONFUSION:
+        cm = _confusion_counts(m)
+        return float("nan") if cm is None or cm.size == 0 else _confusion_value(cm, name)
+    attr = {"pr_auc": "aucpr", "residual_deviance": "mean_residual_deviance"}.get(name, name)
+    v = getattr(m, attr, None)
     return float("nan") if v is None else float(v)
 
 
@@ -194,8 +244,16 @@ def cv_summary(fold_metrics: Sequence[Any]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index: metric names; columns ``mean``, ``sd`` (sample SD over folds) and
-        ``cv_1_valid`` ... ``cv_<k>_valid``.
+        Index: H2O's metric names (binomial: ``accuracy``, ``aic``, ``auc``, ``err``,
+        ``err_count``, ``f0point5``, ``f1``, ``f2``, ``lift_top_group``,
+        ``loglikelihood``, ``logloss``, ``max_per_class_error``, ``mcc``,
+        ``mean_per_class_accuracy``, ``mean_per_class_error``, ``mse``, ``pr_auc``,
+        ``precision``, ``r2``, ``recall``, ``rmse``, ``specificity``; the confusion-matrix
+        ones at the fold's max-F1 threshold; multinomial: those that do not need two
+        classes; regression: ``aic``, ``loglikelihood``, ``mae``,
+        ``mean_residual_deviance``, ``mse``, ``r2``, ``residual_deviance``, ``rmse``,
+        ``rmsle``); columns ``mean``, ``sd`` (sample SD over folds) and ``cv_1_valid``
+        ... ``cv_<k>_valid``.
     """
     names = _SUMMARY.get(fold_metrics[0].category, ["mse", "rmse"])
     values = np.array([[_summary_value(m, n) for m in fold_metrics] for n in names])
@@ -204,3 +262,50 @@ def cv_summary(fold_metrics: Sequence[Any]) -> pd.DataFrame:
     table.insert(0, "sd", values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.nan)
     table.insert(0, "mean", values.mean(axis=1))
     return table
+
+
+def _keep_fold(part: pd.DataFrame, k: int, first_label: Any) -> pd.DataFrame:
+    """The predictions of the rows of fold ``k``; H2O's 0 fill-in on the other rows."""
+    mine = part[FOLD].to_numpy() == k
+    out = part.drop(columns=FOLD).copy()
+    for col in out.columns:
+        values = out[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # a label column's 0 is its first level, as in H2O's filled-in frames
+            out[col] = values.where(mine, values.cat.categories[0])
+        elif col == "predict" and first_label is not None:
+            out[col] = values.where(mine, first_label)
+        else:
+            out[col] = values.where(mine, 0)
+    return out
+
+
+def fold_predictions(holdout: Any, folds: Any, n_folds: int,
+                     first_label: Any = None) -> list[Any]:
+    """H2O's ``cross_validation_predictions()``: one frame per fold model.
+
+    Each frame has every training row: the predictions of fold ``k``'s model on the rows
+    of fold ``k`` and 0 on the other rows (a categorical label column: its first level),
+    so the frames add up to the combined holdout predictions.
+
+    Parameters
+    ----------
+    holdout : pandas.DataFrame or dask.dataframe.DataFrame
+        The combined holdout predictions.
+    folds : pandas.Series or dask.dataframe.Series
+        The 0-based fold of each row, aligned with ``holdout``.
+    n_folds : int
+    first_label : object, optional
+        A classifier's first class: the fill-in of its ``predict`` column.
+
+    Returns
+    -------
+    list of pandas.DataFrame or dask.dataframe.DataFrame
+        Lazy for Dask input.
+    """
+    if hasattr(holdout, "map_partitions"):
+        framed = holdout.assign(**{FOLD: folds})
+        return [framed.map_partitions(_keep_fold, k, first_label, meta=holdout._meta)
+                for k in range(n_folds)]
+    framed = holdout.assign(**{FOLD: np.asarray(folds)})
+    return [_keep_fold(framed, k, first_label) for k in range(n_folds)]

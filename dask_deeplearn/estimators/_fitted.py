@@ -378,6 +378,82 @@ class FittedMixin:
 
         return export_java(self, path, class_name=class_name)
 
+    def download_mojo(self, path: Any = ".", get_genmodel_jar: bool = False,
+                      genmodel_name: str = "") -> str:
+        """Write the model as an H2O-3 Deep Learning MOJO (H2O's ``download_mojo``).
+
+        H2O's own tools score the zip (``h2o.mojo_predict_pandas``, ``PredictCsv``,
+        ``EasyPredictModelWrapper``). See :mod:`dask_deeplearn.export.mojo` for what maps
+        onto genmodel and what is refused.
+
+        Parameters
+        ----------
+        path : str or PathLike, default="."
+            A folder (existing, or ending with a separator: created) that receives
+            ``<model_id>.zip``, or the zip file's name. An existing file is never replaced.
+        get_genmodel_jar : bool, default=False
+            Also copy the jar with h2o-genmodel's classes (the ``h2o`` package's
+            ``h2o.jar``) next to the MOJO as ``genmodel_name`` (default
+            ``h2o-genmodel.jar``); refused when the ``h2o`` package is not installed.
+        genmodel_name : str, default=""
+
+        Returns
+        -------
+        str
+            The path of the MOJO written.
+        """
+        from ..export.mojo import download_mojo
+
+        return download_mojo(self.model_, path, get_genmodel_jar, genmodel_name)
+
+    def save_mojo(self, path: Any = "", force: bool = False, filename: str | None = None) -> str:
+        """Write the model as an H2O-3 Deep Learning MOJO (H2O's ``save_mojo``).
+
+        Parameters
+        ----------
+        path : str or PathLike, default=""
+            The folder (created if needed; ``""``: the current folder).
+        force : bool, default=False
+            Replace a MOJO written there before (a file that is not a MOJO never is).
+        filename : str, optional
+            The file name (default ``<model_id>.zip``).
+
+        Returns
+        -------
+        str
+            The path of the MOJO written.
+        """
+        from ..export.mojo import save_mojo
+
+        return save_mojo(self.model_, path, force, filename)
+
+    def download_pojo(self, path: Any = "", get_genmodel_jar: bool = False,
+                      genmodel_name: str = "") -> str | None:
+        """Write the model's POJO, a ``hex.genmodel.GenModel`` (H2O's ``download_pojo``).
+
+        The class is the ``model_id`` made a Java identifier; it compiles against
+        h2o-genmodel and ``EasyPredictModelWrapper`` scores it. :meth:`export_java` writes
+        the same scorer without the h2o-genmodel dependency.
+
+        Parameters
+        ----------
+        path : str or PathLike, default=""
+            The folder that receives ``<class>.java`` (created if needed); ``""`` prints
+            the source. An existing file is never replaced.
+        get_genmodel_jar : bool, default=False
+            Also copy the ``h2o`` package's ``h2o.jar`` (it holds h2o-genmodel) into the
+            folder as ``genmodel_name`` (default ``h2o-genmodel.jar``).
+        genmodel_name : str, default=""
+
+        Returns
+        -------
+        str or None
+            The ``.java`` file written (None when printed).
+        """
+        from ..export.pojo import download_pojo
+
+        return download_pojo(self.model_, path, get_genmodel_jar, genmodel_name)
+
     @property
     def weights_(self) -> list[pd.DataFrame]:
         """Weight matrices as frames, one per layer (``export_weights_and_biases=True``).

@@ -303,6 +303,7 @@ class FitMixin:
             else:
                 preds = holdout._predict_pandas(scored, "h2o")
             self.cross_validation_holdout_predictions_ = preds
+            self._cv_holdout_folds = scored[FOLD]  # cross_validation_predictions()
         else:
             self.cross_validation_holdout_predictions_ = None
         return self

@@ -10,9 +10,10 @@ import pandas as pd
 
 from ..exceptions import DataError, InvalidParameterError
 from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
+from ._h2o_accessors import H2OAccessorsMixin
 from .autoencoder import AutoEncoderMethods
 
-__all__ = ["DeepLearningEstimator"]
+__all__ = ["DeepLearningEstimator", "AutoEncoderEstimator"]
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -41,13 +42,19 @@ def _x_names(columns: list[Any], x: Any) -> list[Any] | None:
 
 
 @with_h2o_parameters
-class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
+class DeepLearningEstimator(H2OAccessorsMixin, AutoEncoderMethods, DeepLearningBase):
     """H2O's ``H2ODeepLearningEstimator``: the task follows the response column's type.
 
     A categorical (``category``, object, string or bool) response trains a classifier, a
     numeric one a regressor, exactly as in H2O (use ``.astype("category")`` where H2O uses
     ``asfactor()``). ``autoencoder=True`` trains an autoencoder on every column (no ``y``),
     with ``anomaly``, ``reconstruct`` and ``deepfeatures``.
+
+    h2o-py's model accessors are here under H2O's names (``params``, ``actual_params``,
+    ``weights(i)``, ``biases(i)``, ``gini``, ``hit_ratio_table``, ``plot``,
+    ``varimp_plot``, ``download_mojo`` / ``download_pojo``, the ``cross_validation_*``
+    methods), and printing a fitted model shows H2O's model report (an HTML one in
+    Jupyter); an unfitted one prints as any scikit-learn estimator.
 
     Parameters
     ----------
@@ -64,6 +71,31 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
     >>> model.train(y="target", training_frame=df).model_performance().mean_per_class_error < 0.1
     True
     """
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        """H2O's model report once fitted; scikit-learn's parameter listing before."""
+        if "_fitted" in self.__dict__:
+            from ._report import report_text
+
+            return report_text(self)
+        return super().__repr__(N_CHAR_MAX)
+
+    @property
+    def _repr_html_(self) -> Any:
+        """Jupyter's HTML: H2O's model report once fitted, scikit-learn's diagram before."""
+        if "_fitted" in self.__dict__:
+            from ._report import report_html
+
+            return lambda: report_html(self)
+        return super()._repr_html_
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """Jupyter's rendering: the model report (text and HTML) once fitted."""
+        if "_fitted" in self.__dict__:
+            from ._report import report_html
+
+            return {"text/plain": repr(self), "text/html": report_html(self)}
+        return super()._repr_mimebundle_(**kwargs)
 
     def train(self, x: Sequence[str | int] | str | int | None = None,
               y: str | int | None = None,
@@ -329,3 +361,70 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
                          xval: bool = False) -> Any:
         """Confusion matrix (classification, else None); arguments as in :meth:`mse`."""
         return self._metric("confusion_matrix", train, valid, xval)
+
+
+def _autoencoder_init(init: Any) -> Any:
+    """``init`` with ``autoencoder=True`` as the default (signature included)."""
+    import functools
+    import inspect
+
+    @functools.wraps(init)
+    def __init__(self: Any, **kwargs: Any) -> None:
+        init(self, **{"autoencoder": True, **kwargs})
+
+    sig = inspect.signature(init)
+    __init__.__signature__ = sig.replace(parameters=[  # type: ignore[attr-defined]
+        p.replace(default=True) if p.name == "autoencoder" else p
+        for p in sig.parameters.values()])
+    return __init__
+
+
+@with_h2o_parameters
+class AutoEncoderEstimator(DeepLearningEstimator):
+    """H2O's ``H2OAutoEncoderEstimator``: a ``DeepLearningEstimator`` with ``autoencoder=True``.
+
+    ``train(x=..., training_frame=...)`` learns to reconstruct the ``x`` columns (every
+    column when ``x`` is None); ``anomaly``, ``predict`` (the reconstruction) and
+    ``deepfeatures`` score new frames, as in H2O. ``autoencoder`` is a parameter whose
+    default here is True; False is refused at ``train`` / ``fit`` (use
+    ``DeepLearningEstimator`` for a supervised model).
+
+    Parameters
+    ----------
+{parameters}
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from dask_deeplearn import AutoEncoderEstimator
+    >>> frame = pd.DataFrame(np.random.default_rng(0).normal(size=(200, 4)), columns=list("abcd"))
+    >>> model = AutoEncoderEstimator(hidden=[2], epochs=5, seed=1, reproducible=True)
+    >>> model.train(x=list(frame.columns), training_frame=frame).task_
+    'autoencoder'
+    """
+
+    def _check_autoencoder_parameter(self) -> None:
+        if self.autoencoder is not True:
+            raise InvalidParameterError(
+                f"AutoEncoderEstimator trains autoencoders: autoencoder={self.autoencoder!r} "
+                "is not allowed (only True); use DeepLearningEstimator for a supervised model.")
+
+    def train(self, *args: Any, **kwargs: Any) -> Any:
+        """Train the autoencoder on ``training_frame`` (H2O's ``train(x=, training_frame=)``).
+
+        The arguments are those of :meth:`DeepLearningEstimator.train`; a ``y`` is
+        ignored with a warning, as in H2O.
+        """
+        self._check_autoencoder_parameter()
+        return super().train(*args, **kwargs)
+
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        """scikit-learn style fit on ``X`` (arguments of :meth:`DeepLearningEstimator.fit`;
+        ``y`` may be left out)."""
+        self._check_autoencoder_parameter()
+        if len(args) == 1 and "y" not in kwargs:
+            kwargs["y"] = None
+        return super().fit(*args, **kwargs)
+
+
+AutoEncoderEstimator.__init__ = _autoencoder_init(AutoEncoderEstimator.__init__)  # type: ignore[misc]

@@ -1,9 +1,11 @@
 """Standalone scorers generated from a fitted model.
 
 * :mod:`.python`: one ``.py`` file that needs only numpy;
-* :mod:`.java`: one Java source file that needs only the JDK (H2O's POJO, rebuilt).
+* :mod:`.java`: one Java source file that needs only the JDK (H2O's POJO, rebuilt);
+* :mod:`.mojo`: an H2O-3 Deep Learning MOJO zip that h2o-genmodel scores;
+* :mod:`.pojo`: the Java scorer as an h2o-genmodel ``GenModel`` (H2O's POJO contract).
 
-The generated files never import ``dask_deeplearn``; the generators here do. Both
+The generated files never import ``dask_deeplearn``; the generators here do. The
 modules are attributes of this package, imported on first access
 (``dask_deeplearn.export.python.export_python``).
 """
@@ -14,7 +16,7 @@ from ..model import check_stable
 
 __all__ = ["check_stable"]
 
-_SUBMODULES = ("java", "python")
+_SUBMODULES = ("java", "mojo", "pojo", "python")
 
 
 def __getattr__(name: str) -> Any:

@@ -443,12 +443,57 @@ def export_java(model: FittedModel | HasFittedModel, path: str | Path,
     """
     fitted = _check_model(model)
     file, class_name = _resolve_path(fitted, path, class_name)
-    tables = _Tables(class_name)
-    subs = _substitutions(ScoringConstants.from_fitted(fitted), class_name, tables)
-    subs["holders"] = "\n".join(tables.holders)
-    source = Template(_template()).substitute(subs)
-    file.write_text(source, encoding="utf-8")
+    file.write_text(java_source(fitted, class_name), encoding="utf-8")
     return file
+
+
+def java_source(model: FittedModel, class_name: str, *, genmodel: bool = False) -> str:
+    """The Java source of :func:`export_java` for ``model`` (checked with ``_check_model``).
+
+    Parameters
+    ----------
+    model : FittedModel
+    class_name : str
+        A valid Java identifier.
+    genmodel : bool, default=False
+        Make the class extend ``hex.genmodel.GenModel`` (H2O's POJO contract: a public
+        no-argument constructor, ``getModelCategory``, ``getUUID``, ``isSupervised``,
+        ``nclasses``), so h2o-genmodel's ``EasyPredictModelWrapper`` scores it; it then
+        compiles only with h2o-genmodel on the class path.
+
+    Returns
+    -------
+    str
+    """
+    tables = _Tables(_check_class_name(class_name))
+    c = ScoringConstants.from_fitted(model)
+    subs = _substitutions(c, class_name, tables)
+    subs["holders"] = "\n".join(tables.holders)
+    subs["extends"] = " extends hex.genmodel.GenModel" if genmodel else ""
+    subs["genmodel_members"] = _genmodel_members(c, class_name) if genmodel else ""
+    return Template(_template()).substitute(subs)
+
+
+def _genmodel_members(c: ScoringConstants, class_name: str) -> str:
+    """The constructor and overrides that make the scorer an h2o-genmodel ``GenModel``."""
+    h = hashlib.sha1(c.W.tobytes())
+    h.update(c.B.tobytes())
+    uuid = int.from_bytes(h.digest()[:8], "big", signed=True)
+    return (
+        "  // ------------------------------------------------------------------ hex.genmodel.GenModel\n\n"
+        "  /** The model as h2o-genmodel sees it: NAMES, DOMAINS (response domain last). */\n"
+        f"  public {class_name}() {{\n"
+        "    super(NAMES, DOMAINS, RESPONSE_COLUMN);\n"
+        "    _offsetColumn = OFFSET_COLUMN;\n"
+        "  }\n\n"
+        "  @Override public hex.ModelCategory getModelCategory() {\n"
+        f"    return hex.ModelCategory.{c.category};\n"
+        "  }\n\n"
+        f'  @Override public String getUUID() {{ return "{uuid}"; }}\n\n'
+        "  @Override public boolean isSupervised() { return !AUTOENCODER; }\n\n"
+        "  @Override public int nclasses() { return NCLASSES; }\n\n"
+        "  @Override public int getPredsSize(hex.ModelCategory mc) { return getPredsSize(); }\n\n"
+    )
 
 
 # --------------------------------------------------------------------------- Java source

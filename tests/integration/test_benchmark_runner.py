@@ -1,7 +1,8 @@
 """The benchmark runner ``python -m benchmarks.run`` end to end, in quick mode.
 
 Runs the real runner in a subprocess (real estimators, scikit-learn, LocalCluster worker
-processes, Parquet files) and checks what it writes: the CSV's rows and columns, the
+processes, real ``dask scheduler`` / ``dask worker`` processes killed mid-fit, Parquet
+files) and checks what it writes: the CSV's rows and columns, the
 Markdown report and the PNG plot. No timing is asserted: only that the numbers exist,
 are finite and positive, and that competitors not run say so instead of carrying numbers.
 """
@@ -19,9 +20,11 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLUMNS = ["section", "config", "status", "rows", "epochs", "samples_per_s", "test_accuracy",
-           "epoch_s", "wall_s", "rows_per_s", "note"]
+           "epoch_s", "wall_s", "rows_per_s", "finished", "diff_points", "extra_s", "note"]
 NUMERIC = ["rows", "epochs", "samples_per_s", "test_accuracy", "epoch_s", "wall_s",
-           "rows_per_s"]
+           "rows_per_s", "diff_points", "extra_s"]
+LOSS_MOMENTS = ["setup (transform)", "calibration (-2)", "training iteration 3",
+                "scoring task (iteration 3)", "final scoring"]
 
 
 def _run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -59,7 +62,7 @@ def quick_run(tmp_path_factory):
 def test_csv_has_every_section_and_our_numbers(quick_run):
     _, _, header, rows = quick_run
     assert header == COLUMNS
-    assert {r["section"] for r in rows} == {"fmnist", "rows", "workers", "scoring"}
+    assert {r["section"] for r in rows} == {"fmnist", "rows", "workers", "scoring", "loss"}
     for r in rows:
         if r["status"] != "ok":
             continue
@@ -100,6 +103,38 @@ def test_csv_has_every_section_and_our_numbers(quick_run):
 
 
 @pytest.mark.slow
+def test_worker_loss_section_kills_a_worker_at_every_moment_and_finishes(quick_run):
+    _, proc, _, rows = quick_run
+    # the undisturbed fit each moment is compared with (its settings make the moment happen)
+    reference = {"calibration (-2)": "undisturbed (train_samples_per_iteration=-2)",
+                 "final scoring": "undisturbed (score_each_iteration=False, "
+                                  "score_interval=1e+06)"}
+    for replicate in ("True", "False"):
+        for ref in ("undisturbed, ", *reference.values()):
+            r = _one([x for x in rows if x["config"].endswith(f"replicate={replicate}")],
+                     "loss", ref)
+            assert r["status"] == "ok" and r["finished"] == "1/1", r
+            _positive(r, "test_accuracy", "wall_s")
+            assert float(r["test_accuracy"]) > 0.7, r  # binary: chance is 0.5
+        for moment in LOSS_MOMENTS:
+            r = _one(rows, "loss", f"{moment}, replicate={replicate}")
+            # the victim really died at that moment, and the fit still finished
+            assert r["status"] == "ok" and r["note"] == "victim killed 1/1", r
+            assert r["finished"] == "1/1", r
+            _positive(r, "test_accuracy", "wall_s")
+            base = _one(rows, "loss", f"{reference.get(moment, 'undisturbed')}, "
+                                      f"replicate={replicate}")
+            assert float(r["diff_points"]) == pytest.approx(
+                100 * (float(r["test_accuracy"]) - float(base["test_accuracy"])))
+            assert float(r["extra_s"]) == pytest.approx(
+                float(r["wall_s"]) - float(base["wall_s"]))
+            assert f"{moment}, replicate={replicate}" in proc.stdout
+    # the printed table has the section's columns
+    assert any("config" in line and "finished" in line and "extra_s" in line
+               for line in proc.stdout.splitlines()), proc.stdout[-3000:]
+
+
+@pytest.mark.slow
 def test_competitors_not_run_say_so_without_numbers(quick_run):
     _, _, _, rows = quick_run
     for prefix in ("(d) PyTorch", "(e) H2O-3"):
@@ -115,7 +150,8 @@ def test_markdown_and_png_written(quick_run):
     for text in ("* Date: ", "* Machine: ", " cores", "* Versions: ", "dask_deeplearn ",
                  "scikit-learn ", "| config | status |", "## 1. Fashion-MNIST",
                  "## 2. Scaling with rows", "## 3. Scaling with worker processes",
-                 "## 4. Batch scoring"):
+                 "## 4. Batch scoring", "## 5. Worker loss", "| finished |",
+                 "| accuracy diff (points) | extra s |"):
         assert text in md, text
     with open("/proc/cpuinfo") as f:
         models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
@@ -139,4 +175,5 @@ def test_markdown_and_png_written(quick_run):
 def test_bad_section_is_refused():
     proc = _run("--only", "fmnist,nonsense", timeout=120)
     assert proc.returncode == 2
-    assert "--only takes names among fmnist,rows,workers,scoring, got nonsense" in proc.stderr
+    assert ("--only takes names among fmnist,rows,workers,scoring,loss, got nonsense"
+            in proc.stderr)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 
@@ -20,62 +18,12 @@ import pytest
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
+from benchmarks.process_cluster import DieAt as _DieAt  # noqa: E402
+from benchmarks.process_cluster import RealCluster  # noqa: E402
 from dask_deeplearn import DeepLearningClassifier, load_model, score_parquet  # noqa: E402
 
-DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
 FAST = dict(mini_batch_size=16, adaptive_rate=False, rate=0.05, momentum_start=0.9,
             momentum_stable=0.9, nesterov_accelerated_gradient=True, quiet_mode=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RealCluster:
-    """A scheduler and worker processes, torn down even when a test fails."""
-
-    def __init__(self, n_workers: int, tmp_path) -> None:
-        self.procs: list[subprocess.Popen] = []
-        port = _free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
-            + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-        log = open(tmp_path / "cluster.log", "w")
-        self._spawn = lambda name: self.procs.append(subprocess.Popen(
-            WORKER + [self.address, "--nthreads", "1", "--memory-limit", "2GiB",
-                      "--no-nanny", "--dashboard-address", ":0", "--name", name,
-                      "--local-directory", str(tmp_path / name)],
-            stdout=log, stderr=log, env=env))
-        self.procs.append(subprocess.Popen(
-            DASK + ["--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
-            stdout=log, stderr=log, env=env))
-        for i in range(n_workers):
-            self._spawn(f"w{i}")
-        self.client = distributed.Client(self.address, timeout=60, set_as_default=False)
-        self.client.wait_for_workers(n_workers, timeout=120)
-
-    def add_worker(self, name: str) -> None:
-        n = len(self.client.scheduler_info(n_workers=-1)["workers"])
-        self._spawn(name)
-        self.client.wait_for_workers(n + 1, timeout=120)
-
-    def worker_pids(self) -> dict[str, int]:
-        return self.client.run(os.getpid)
-
-    def close(self) -> None:
-        try:
-            self.client.close(timeout=10)
-        except Exception:  # noqa: BLE001 - best effort at teardown
-            pass
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            p.wait(timeout=30)
 
 
 @pytest.fixture
@@ -156,23 +104,6 @@ def test_losing_a_worker_mid_training_replans_and_finishes(cluster):
     acc_calm = calm.score(df[feats], df["y"])
     acc_hurt = hurt.score(df[feats], df["y"])
     assert acc_hurt >= acc_calm - 0.01, (acc_calm, acc_hurt)
-
-
-class _DieAt(distributed.WorkerPlugin):
-    """Kills its own worker process (SIGKILL) the moment a task whose key contains
-    ``prefix`` starts executing on the worker named ``victim``: a worker death at a fixed
-    point of the fit, independent of the machine's speed."""
-
-    def __init__(self, victim: str, prefix: str) -> None:
-        self.victim, self.prefix, self.name = victim, prefix, None
-
-    def setup(self, worker) -> None:
-        self.name = worker.name
-
-    def transition(self, key, start, finish, **kwargs) -> None:
-        if (self.name == self.victim and finish == "executing"
-                and self.prefix in str(key)):
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @pytest.mark.slow
