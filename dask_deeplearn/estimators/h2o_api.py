@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..exceptions import DataError, InvalidParameterError
 from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
+from ._registry import H2OModelId
 from .autoencoder import AutoEncoderMethods
 
 __all__ = ["DeepLearningEstimator"]
@@ -64,6 +65,15 @@ class DeepLearningEstimator(AutoEncoderMethods, DeepLearningBase):
     >>> model.train(y="target", training_frame=df).model_performance().mean_per_class_error < 0.1
     True
     """
+
+    #: h2o-py's ``model.model_id``: the trained model's id (``model_id_``), the parameter
+    #: before training; ``get_params()`` keeps the parameter
+    model_id = H2OModelId()
+
+    @property
+    def key(self) -> str | None:
+        """h2o-py's ``model.key``: the same as ``model_id``."""
+        return self.model_id
 
     def train(self, x: Sequence[str | int] | str | int | None = None,
               y: str | int | None = None,
