@@ -32,6 +32,12 @@ import_mojo
     Import an H2O-3 Deep Learning MOJO as a fitted ``DeepLearningEstimator`` (no JVM).
 score_parquet
     Score a partitioned Parquet dataset into Parquet (the model sent once per worker).
+
+Model ids
+---------
+get_model, ls, remove, remove_all
+    H2O's ``h2o.get_model(id)``, ``h2o.ls()``, ``h2o.remove`` and ``h2o.remove_all`` for
+    the models of this process (every fitted, loaded or imported model, held weakly).
 """
 
 from typing import Any
@@ -40,6 +46,7 @@ from .exceptions import (
     DataError,
     InvalidParameterError,
     ModelFileError,
+    ModelNotFoundError,
     NotFittedError,
     UnstableModelError,
 )
@@ -59,6 +66,10 @@ _LAZY = {
     "DeepLearningGridSearch": "model_selection",
     "load_model": "estimators",
     "import_mojo": "estimators",
+    "get_model": "estimators",
+    "ls": "estimators",
+    "remove": "estimators",
+    "remove_all": "estimators",
     "score_parquet": "io",
     "presets": None,
 }
@@ -97,11 +108,16 @@ __all__ = [
     "DeepLearningGridSearch",
     "load_model",
     "import_mojo",
+    "get_model",
+    "ls",
+    "remove",
+    "remove_all",
     "score_parquet",
     "presets",
     "DataError",
     "InvalidParameterError",
     "ModelFileError",
+    "ModelNotFoundError",
     "NotFittedError",
     "UnstableModelError",
     "__version__",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["InvalidParameterError", "NotFittedError", "DataError", "UnstableModelError",
-           "ModelFileError"]
+           "ModelFileError", "ModelNotFoundError"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -28,3 +28,14 @@ class UnstableModelError(RuntimeError):
 
 class ModelFileError(ValueError):
     """A model file cannot be read: damaged, truncated, from a newer version, or unsafe."""
+
+
+class ModelNotFoundError(KeyError):
+    """No model of this process has the id asked for (``get_model``, ``remove``).
+
+    A :class:`KeyError` (``h2o.get_model`` of an unknown key fails too); the message names
+    the id asked for and the ids there are.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

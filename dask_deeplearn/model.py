@@ -204,7 +204,9 @@ class FittedModel:
 
     @property
     def model_id(self) -> str | None:
-        return self.user_params.get("model_id")
+        """The model's id: the effective ``model_id`` (the given one, else the one the fit
+        generated), else the parameter (None only for a model built without a fit)."""
+        return self.params.get("model_id") or self.user_params.get("model_id")
 
 
 class HasFittedModel(Protocol):

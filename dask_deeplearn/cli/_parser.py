@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, metavar="MODEL_PATH",
                    help="where to save the model: a .zip file, a new directory, or an "
                         "existing folder (the model is written inside it as "
-                        "<model_id>.zip, DeepLearningEstimator.zip without a model_id)")
+                        "<model_id>.zip; without --param model_id=... the id is H2O's "
+                        "generated DeepLearning_model_python_<session>_<n>)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a model saved at the target before (never a file that is "
                         "not a saved model)")

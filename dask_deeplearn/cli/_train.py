@@ -24,12 +24,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         The exit code.
     """
     from ..estimators import DeepLearningEstimator
+    from ..estimators._registry import new_model_id
 
     from ..io.model_files import _save_target
 
     params = _model_params(args)
-    # the rules of model.save(output, force=--overwrite), checked before training
-    target, _ = _save_target(args.output, params.get("model_id") or "DeepLearningEstimator",
+    # the model's id is chosen now (H2O's generated one without --param model_id=...): a
+    # folder --output holds <model_id>.zip, and the rules of model.save(output,
+    # force=--overwrite) are checked before training
+    params["model_id"] = params.get("model_id") or new_model_id()
+    target, _ = _save_target(args.output, params["model_id"],
                              force=args.overwrite, force_hint="--overwrite")
     if target.is_dir():
         _safe_to_replace(target)
@@ -58,6 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     saved = model.save(args.output, force=args.overwrite)
     out = sys.stdout
     print(f"Model: {type(model).__name__} ({model.summary_})", file=out)
+    print(f"Model key: {model.model_id}", file=out)
     print(f"Scoring history (last {HISTORY_TAIL} rows):", file=out)
     print(_history_tail(model), file=out)
     _print_metrics(model, out)

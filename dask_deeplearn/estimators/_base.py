@@ -126,7 +126,19 @@ class DeepLearningBase(FitMixin, FittedMixin, InspectionMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ inputs
     def _params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in PARAMETERS}
+        # (model_id: the parameter, never a trained DeepLearningEstimator's id)
+        return {**{name: getattr(self, name) for name in PARAMETERS},
+                "model_id": self.__dict__.get("model_id")}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters as given (scikit-learn's ``get_params``).
+
+        ``model_id`` is the parameter, None unless one was given, also after a fit that
+        generated an id (``model_id_``): ``clone`` copies what the user passed.
+        """
+        out = super().get_params(deep=deep)
+        out["model_id"] = self.__dict__.get("model_id")
+        return out
 
     # ------------------------------------------------------------------ cross-validation
     def _xval_metrics(self) -> Any:

@@ -187,6 +187,22 @@ class FittedMixin:
                              user_params=storable_params(self.get_params(deep=False)))
 
     @property
+    def model_id_(self) -> str:
+        """The fitted model's id: ``model_id`` when given, else the one the fit generated
+        (H2O's ``DeepLearning_model_python_<session>_<n>``).
+
+        ``dask_deeplearn.get_model(model_id_)`` returns this estimator; files named after
+        the model (``save`` into a folder, ``export_checkpoints_dir``, ``download_mojo``,
+        ``download_pojo``) use it. The ``model_id`` parameter (``get_params``) keeps what
+        was given. A fit from scratch gets a new id; ``warm_start`` and ``partial_fit``
+        continue under the same one.
+        """
+        model = self.__dict__.get("_fitted")
+        if model is None or model.model_id is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'model_id_'")
+        return model.model_id
+
+    @property
     def n_classes_(self) -> int:
         """Number of classes (classifiers)."""
         return len(self.classes_)
@@ -211,9 +227,15 @@ class FittedMixin:
             events=result.events, seed=seed, nthreads=nthreads, **carried)
 
     def _wrap(self, model: FittedModel) -> None:
-        """Hold ``model`` (a loaded model file) as this estimator's fitted model."""
+        """Hold ``model`` (a loaded model file) as this estimator's fitted model, under its
+        recorded id (a new one when the file records none)."""
+        from ._registry import new_model_id
+
         self.__dict__.pop("_live_history", None)
-        self.__dict__["_fitted"] = model.replace(label_rule=self._label_rule)
+        changes: dict[str, Any] = {"label_rule": self._label_rule}
+        if model.model_id is None:
+            changes["params"] = {**model.params, "model_id": new_model_id()}
+        self.__dict__["_fitted"] = model.replace(**changes)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # type: ignore[misc]
@@ -315,8 +337,8 @@ class FittedMixin:
         ----------
         path : str or PathLike
             An existing folder (or a path ending with a separator, created): the model is
-            written inside it as ``<model_id>.zip`` (``<class name>.zip`` without a
-            ``model_id``). A name ending in ``.zip``: one zip file. Any other name: a
+            written inside it as ``<model_id_>.zip`` (the given ``model_id``, else the id
+            the fit generated). A name ending in ``.zip``: one zip file. Any other name: a
             directory.
         force : bool, default=False
             Replace a model saved at the target before; without it an existing model is
@@ -390,7 +412,7 @@ class FittedMixin:
         ----------
         path : str or PathLike, default="."
             A folder (existing, or ending with a separator: created) that receives
-            ``<model_id>.zip``, or the zip file's name. An existing file is never replaced.
+            ``<model_id_>.zip``, or the zip file's name. An existing file is never replaced.
         get_genmodel_jar : bool, default=False
             Also copy the jar with h2o-genmodel's classes (the ``h2o`` package's
             ``h2o.jar``) next to the MOJO as ``genmodel_name`` (default
@@ -416,7 +438,7 @@ class FittedMixin:
         force : bool, default=False
             Replace a MOJO written there before (a file that is not a MOJO never is).
         filename : str, optional
-            The file name (default ``<model_id>.zip``).
+            The file name (default ``<model_id_>.zip``).
 
         Returns
         -------
@@ -431,7 +453,7 @@ class FittedMixin:
                       genmodel_name: str = "") -> str | None:
         """Write the model's POJO, a ``hex.genmodel.GenModel`` (H2O's ``download_pojo``).
 
-        The class is the ``model_id`` made a Java identifier; it compiles against
+        The class is the model's id (``model_id_``) made a Java identifier; it compiles against
         h2o-genmodel and ``EasyPredictModelWrapper`` scores it. :meth:`export_java` writes
         the same scorer without the h2o-genmodel dependency.
 

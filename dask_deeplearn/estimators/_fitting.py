@@ -37,6 +37,7 @@ from ..training.plan import (
     plan_fit,
 )
 from ..training.progress import ProgressReporter
+from ._registry import model_reference, new_model_id, register
 from ._inputs import (
     _RESPONSE,
     _WEIGHT,
@@ -128,6 +129,7 @@ class FitMixin:
         owner = type(self).__name__
         user = dict(self._params() if params is None else params)
         params = validate_params(user, owner)
+        params["model_id"] = self._fit_id(params["model_id"], more_passes is not None)
         # before any pass over the data: a stopping metric the task does not have
         check_stopping_metric(params, owner, task,
                               len(classes) if task == "classification" and classes else None)
@@ -184,6 +186,7 @@ class FitMixin:
             result = self._run(backend, plan, eff, **run)
             self._set_fitted(result, info, {**eff, **recorded}, seed, nthreads)
             self.backend_ = "local"
+            register(self)
             return self
 
         from ..distributed import DaskBackend, as_dask, locked_workers, read_once, training_session
@@ -212,7 +215,16 @@ class FitMixin:
             self._set_fitted(result, info, final, seed, max(backend.nthreads.values()))
             self.backend_ = "dask"
             self.worker_rows_ = backend.worker_map()
+        register(self)
         return self
+
+    def _fit_id(self, given: str | None, continuing: bool) -> str:
+        """The id of this fit's model: ``given``, else the id of the model a warm start or
+        ``partial_fit`` continues, else a new one."""
+        prev = self.__dict__.get("_fitted")
+        if given is None and continuing and prev is not None and prev.model_id:
+            return prev.model_id
+        return given if given is not None else new_model_id()
 
     # ------------------------------------------------------------------ cross-validation
     def _fit_cv(self, frame: Any, response: str | None, valid: Any | None,
@@ -255,9 +267,8 @@ class FitMixin:
         args = dict(features=features, task=task, classes=classes,
                     weights_column=weights_column, client=client)
         models = []
-        for k in range(n_folds):
-            model_id = params["model_id"] or type(self).__name__
-            m = type(self)(**{**cv_user, "model_id": f"{model_id}_cv_{k + 1}"})
+        for k in range(n_folds):  # (H2O's ids: <model_id>_cv_<k>, the main model's id)
+            m = type(self)(**{**cv_user, "model_id": f"{params['model_id']}_cv_{k + 1}"})
             keep = framed[FOLD] != k
             train_k = framed[keep].drop(columns=drop)
             hold_k = framed[~keep].drop(columns=drop)
@@ -269,7 +280,8 @@ class FitMixin:
             models.append(m)
         # the main model: every row; with early stopping or a time limit, the CV models'
         # mean epochs and no early stopping (H2O)
-        main = {**user, **no_cv, "overwrite_with_best_model": False}
+        main = {**user, **no_cv, "overwrite_with_best_model": False,
+                "model_id": params["model_id"]}
         if int(params["stopping_rounds"]) != 0 or float(params["max_runtime_secs"]) != 0:
             main.update(epochs=float(np.mean([m.epochs_ for m in models])), stopping_rounds=0)
         self._fit_frames(framed.drop(columns=drop), response, valid, params=main,
@@ -311,15 +323,15 @@ class FitMixin:
     # ------------------------------------------------------------------ checkpoints
     @staticmethod
     def _pretrained_state(source: Any) -> ModelState:
-        """The weights of ``pretrained_autoencoder`` (a fitted autoencoder or its file)."""
-        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-            from ._load import load_model
+        """The weights of ``pretrained_autoencoder`` (a fitted autoencoder, its id or file)."""
+        from ._load import read_estimator
 
-            source = load_model(source)
+        source = model_reference(source, "pretrained_autoencoder", read_estimator)
         if not isinstance(source, FitMixin) or not hasattr(source, "state_"):
             raise InvalidParameterError(
                 "pretrained_autoencoder must be a fitted autoencoder (DeepLearningAutoEncoder "
-                f"or autoencoder=True) or the path of a saved one; got {type(source).__name__}.")
+                f"or autoencoder=True), its model id or the path of a saved one; got "
+                f"{type(source).__name__}.")
         if source.task_ != "autoencoder":
             raise InvalidParameterError(
                 f"pretrained_autoencoder must be an autoencoder; got a {source.task_} model "
@@ -399,16 +411,13 @@ class FitMixin:
         if ckpt is None:
             return None
         owner = type(self).__name__
-        if isinstance(ckpt, (str, bytes)) or hasattr(ckpt, "__fspath__"):
-            from ._load import load_model
+        from ._load import read_estimator
 
-            prev = load_model(ckpt)
-        else:
-            prev = ckpt
+        prev = model_reference(ckpt, "checkpoint", read_estimator)  # a model, its id or file
         if not isinstance(prev, FitMixin) or not hasattr(prev, "state_"):
             raise InvalidParameterError(
-                f"checkpoint must be a fitted dask_deeplearn model or the path of a saved "
-                f"one; got {type(prev).__name__}."
+                f"checkpoint must be a fitted dask_deeplearn model, its model id or the path "
+                f"of a saved one; got {type(prev).__name__}."
             )
         if type(prev) is not type(self) and not (
                 isinstance(self, type(prev)) or isinstance(prev, type(self))):
@@ -463,6 +472,7 @@ class FitMixin:
                 self.backend_ = result.stop_reason
                 for name, value in fitted.items():
                     setattr(self, name, value)
+                register(self)
             raise
 
     # ------------------------------------------------------------------ fit(X, y)

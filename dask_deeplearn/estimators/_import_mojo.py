@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from ..io.mojo_reader import read_mojo
+from ._registry import register
 
 __all__ = ["import_mojo"]
 
@@ -29,7 +30,8 @@ def import_mojo(path: str | os.PathLike) -> Any:
     -------
     DeepLearningEstimator
         Fitted; ``autoencoder=True`` for an H2O autoencoder. Its parameters are the
-        values H2O recorded (``get_params()``), its ``model_id`` H2O's, and
+        values H2O recorded (``get_params()``), its ``model_id`` H2O's (the model is
+        listed under it: ``dask_deeplearn.get_model(model.model_id)``), and
         ``epochs_``, ``n_iter_`` and ``scoring_history()`` the MOJO's record. Continue
         training with ``DeepLearningEstimator(**{**model.get_params(), "checkpoint":
         model, "epochs": <more than epochs_>}).train(...)``: the epochs count from the
@@ -50,4 +52,5 @@ def import_mojo(path: str | os.PathLike) -> Any:
     model = read_mojo(path, estimator=DeepLearningEstimator.__name__)
     estimator = DeepLearningEstimator(**model.user_params)
     estimator._wrap(model)
+    register(estimator)
     return estimator

@@ -11,6 +11,7 @@ import pandas as pd
 from ..exceptions import DataError, InvalidParameterError
 from ._base import DeepLearningBase, _is_dask, with_h2o_parameters
 from ._h2o_accessors import H2OAccessorsMixin
+from ._registry import H2OModelId
 from .autoencoder import AutoEncoderMethods
 
 __all__ = ["DeepLearningEstimator", "AutoEncoderEstimator"]
@@ -96,6 +97,15 @@ class DeepLearningEstimator(H2OAccessorsMixin, AutoEncoderMethods, DeepLearningB
 
             return {"text/plain": repr(self), "text/html": report_html(self)}
         return super()._repr_mimebundle_(**kwargs)
+
+    #: h2o-py's ``model.model_id``: the trained model's id (``model_id_``), the parameter
+    #: before training; ``get_params()`` keeps the parameter
+    model_id = H2OModelId()
+
+    @property
+    def key(self) -> str | None:
+        """h2o-py's ``model.key``: the same as ``model_id``."""
+        return self.model_id
 
     def train(self, x: Sequence[str | int] | str | int | None = None,
               y: str | int | None = None,

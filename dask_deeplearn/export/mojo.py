@@ -422,7 +422,8 @@ def write_mojo(model: FittedModel, path: str | os.PathLike[str], *, force: bool 
 
 
 def artifact_name(model: FittedModel) -> str:
-    """The file stem H2O gives a model's artifacts: its ``model_id`` (else the class name)."""
+    """The file stem H2O gives a model's artifacts: its id (the given or generated
+    ``model_id``; the class name for a model value built without a fit)."""
     return str(model.model_id) if model.model_id else model.estimator
 
 

@@ -102,16 +102,21 @@ _PLACES = ("scheduler_address", "export_checkpoints_dir", *INIT_ONLY_PARAMS)
 
 def _without_places(params: dict[str, Any], where: Path, stacklevel: int) -> dict[str, Any]:
     """``params`` read from a file, with places reset and an unusable ``model_id`` dropped."""
+    out = {**params, **{name: None for name in _PLACES if name in params}}
+    out["model_id"] = _usable_id(out.get("model_id"), where, stacklevel + 1)
+    return out
+
+
+def _usable_id(model_id: Any, where: Path, stacklevel: int) -> Any:
+    """``model_id`` read from a file, or None (with a warning) when it is not a valid id."""
     from ..params import ModelId
 
-    out = {**params, **{name: None for name in _PLACES if name in params}}
-    model_id = out.get("model_id")
     if model_id is not None and not ModelId().accepts(model_id):
         warnings.warn(f"{where}: the model_id {model_id!r} stored in the file is not a valid "
-                      "model id (it could name a path); the model is loaded with "
-                      "model_id=None.", UserWarning, stacklevel=stacklevel)
-        out["model_id"] = None
-    return out
+                      "model id (it could name a path); the model is loaded without it.",
+                      UserWarning, stacklevel=stacklevel)
+        return None
+    return model_id
 
 
 def _jsonable(v: Any) -> Any:
@@ -205,7 +210,8 @@ def _npy_bytes(a: np.ndarray) -> bytes:
 
 
 def _default_name(model: FittedModel) -> str:
-    """The name of a model inside a folder: its ``model_id``, else its class name."""
+    """The name of a model inside a folder: its id (``model_id``, else the generated one),
+    else (a model built without a fit) its class name."""
     return model.model_id or model.estimator
 
 
@@ -222,8 +228,9 @@ def save_model(model: FittedModel | HasFittedModel, path: str | os.PathLike, *,
     path : str or PathLike
         * an existing folder that is not itself a saved model, or a path ending with a
           path separator (the folder is then created): the model is written inside it as
-          ``<model_id>.zip`` (``<class name>.zip`` when ``model_id`` is None; H2O writes a
-          file named ``<model_id>``, here the single-file format is a zip);
+          ``<model id>.zip`` (the given ``model_id``, else the fit's generated id
+          ``DeepLearning_model_python_<session>_<n>``; H2O writes a file named after the
+          model id, here the single-file format is a zip);
         * a name ending in ``.zip``: one zip file;
         * any other name: a directory of ``model.json`` and ``.npy`` files.
     force : bool, default=False
@@ -496,7 +503,11 @@ def _build(doc: dict[str, Any], reader: _Reader, estimators: Mapping[str, str] |
     eff = _unjson(doc["effective_params"])
     if not isinstance(eff, dict):
         raise TypeError("'effective_params' is not a mapping")
-    eff = {**eff, **{p: None for p in _PLACES}, "model_id": user.get("model_id")}
+    # the model's id: the effective model_id (the generated one when none was given)
+    recorded = eff.get("model_id")
+    recorded = (user.get("model_id") if recorded is None or recorded == params.get("model_id")
+                else _usable_id(recorded, reader.path, stacklevel + 3))
+    eff = {**eff, **{p: None for p in _PLACES}, "model_id": recorded}
     fitted = {_FITTED_FIELDS[key]: value for key, value in _unjson(doc["fitted"]).items()
               if key in _FITTED_FIELDS}
     if fitted.get("classes") is not None:

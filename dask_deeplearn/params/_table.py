@@ -255,8 +255,8 @@ _TABLE: tuple[Param, ...] = (
           "Train an autoencoder that reconstructs its inputs instead of predicting a "
           "response (H2O default False).", False),
     Param("pretrained_autoencoder", None, AnyObject(),
-          "A trained autoencoder whose weights initialise the matching layers "
-          "(H2O default None).", True),
+          "A trained autoencoder whose weights initialise the matching layers: the model, "
+          "its model id or the path of a saved one (H2O default None).", True),
     Param("sparse", False, Boolean(),
           "Treat the inputs as sparse: scale numeric columns without centring them "
           "(H2O default False).", False),
@@ -334,16 +334,19 @@ _TABLE: tuple[Param, ...] = (
           "scikit-learn ``roc_auc_score(multi_class=..., average=...)``).", True),
     Param("checkpoint", None, AnyObject(),
           "A saved model of the same kind whose training this fit continues "
-          "(H2O default None; scikit-learn ``warm_start``). A fitted model or the "
-          "path of a saved one; ``epochs`` is then the total.", True),
+          "(H2O default None; scikit-learn ``warm_start``). A fitted model, the id of a "
+          "model of this process (``dask_deeplearn.ls()``; an id is looked up before a "
+          "path) or the path of a saved one; ``epochs`` is then the total.", True),
     Param("export_checkpoints_dir", None, StrOrNone(),
           "Directory to which a model file ``<model_id>_iteration<N>.zip`` is written at "
           "each scoring event, created when missing; earlier files are never replaced "
           "(H2O default None).", True),
     Param("model_id", None, ModelId(),
           "Name of the model, also the name of its files (``<model_id>.zip`` when saved "
-          "into a folder, ``<model_id>_iteration<N>.zip`` checkpoints); the class name "
-          "stands in when None (H2O default None, a generated name).", True),
+          "into a folder, ``<model_id>_iteration<N>.zip`` checkpoints); when None the fit "
+          "generates H2O's ``DeepLearning_model_python_<session>_<n>``, read as the fitted "
+          "``model_id_`` while ``get_params`` keeps None (H2O default None, a generated "
+          "name).", True),
     Param("weights_column", None, StrOrNone(),
           "Column of per-row observation weights (H2O default None; scikit-learn "
           "``sample_weight``).", False),

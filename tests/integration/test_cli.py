@@ -13,6 +13,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,19 @@ def work(tmp_path_factory) -> dict[str, Any]:
 # --------------------------------------------------------------------------- train / info
 
 
+def test_train_into_a_folder_writes_the_generated_model_id(work, tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    rc, out, err = _run(["train", "--train", str(work["dir"] / "train.csv"), "--y", "label",
+                         "--x", "num", "--output", str(folder), *TINY_PARAMS])
+    assert rc == 0, err
+    key = next(line.split(": ", 1)[1] for line in out.splitlines()
+               if line.startswith("Model key: "))
+    assert re.fullmatch(r"DeepLearning_model_python_\d+_\d+", key), key
+    assert os.listdir(folder) == [f"{key}.zip"]
+    assert load_model(folder / f"{key}.zip").model_id == key
+
+
 def test_train_from_csv(work):
     assert work["rc"] == 0, work["err"]
     out = work["out"]
@@ -106,6 +120,7 @@ def test_train_from_csv(work):
     model = load_model(work["model"])
     assert isinstance(model, DeepLearningEstimator)
     assert model.task_ == "classification"
+    assert f"Model key: {model.model_id}" in out
     assert list(model.params_["hidden"]) == [4]  # --param, JSON list
     assert model.params_["activation"] == "Tanh"  # --params file
     assert model.epochs_ == pytest.approx(2.0)

@@ -65,11 +65,14 @@ def test_saving_into_a_folder_writes_the_model_id_inside_and_keeps_every_other_f
     written = named.save(out)
     assert written == out / "churn.zip"
     assert load_model(written).model_id == "churn"
-    # without a model_id the folder entry is named after the estimator class
-    assert clf.save(out) == out / "DeepLearningClassifier.zip"
+    # without a model_id the folder entry is named after the id the fit generated (H2O's)
+    generated = f"{clf.model_id_}.zip"
+    assert generated.startswith("DeepLearning_model_python_")
+    assert clf.save(out) == out / generated
+    assert load_model(out / generated).model_id_ == clf.model_id_
     after = _snapshot(out)
     assert {k: after[k] for k in before} == before
-    assert sorted(after) == sorted([*before, "churn.zip", "DeepLearningClassifier.zip"])
+    assert sorted(after) == sorted([*before, "churn.zip", generated])
     assert not [p for p in os.listdir(out) if p.startswith(".")]  # no temporaries left
 
 
@@ -112,7 +115,7 @@ def test_zip_suffix_writes_one_file_and_a_new_name_writes_a_directory(tmp_path, 
     assert (clf.save(tmp_path / "x") / "model.json").is_file()
     # a path ending with a separator is a folder: created, the model written inside
     written = clf.save(str(tmp_path / "new") + os.sep)
-    assert written == tmp_path / "new" / "DeepLearningClassifier.zip" and written.is_file()
+    assert written == tmp_path / "new" / f"{clf.model_id_}.zip" and written.is_file()
 
 
 # --------------------------------------------------------------------------- command line
@@ -338,9 +341,14 @@ def test_saving_into_a_folder_never_builds_a_path_outside_it(tmp_path, clf):
     out = tmp_path / "a" / "out"
     out.mkdir(parents=True)
     bad = DeepLearningClassifier(**clf.get_params())
-    bad.__dict__.update(clf.__dict__)  # a fitted model whose id was changed after the fit
     for name in ("../../escaped", str(tmp_path / "abs")):
+        bad.__dict__.update(clf.__dict__)
+        # the parameter set after the fit does not rename the fitted model
         bad.model_id = name
+        assert bad.model_id_ == clf.model_id_
+        # a fitted model whose id was changed behind the validation
+        fitted = clf.__dict__["_fitted"]
+        bad.__dict__["_fitted"] = fitted.replace(params={**fitted.params, "model_id": name})
         with pytest.raises(ValueError, match="model_id"):
             bad.save(out)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "out"]
@@ -380,9 +388,11 @@ def test_a_model_file_never_chooses_addresses_folders_or_ids_to_write_under(tmp_
     _rewrite_doc(good, bad, hostile)
     with pytest.warns(UserWarning, match="model_id"):
         back = load_model(bad)
-    for name in [*places, "model_id"]:
+    for name in places:
         assert getattr(back, name) is None, name
         assert back.params_.get(name) is None, name
+    # the file's id is dropped: the loaded model gets a new one of this process
+    assert back.model_id is None and back.model_id_.startswith("DeepLearning_model_python_")
     np.testing.assert_array_equal(back.predict_proba(_data()[0]), clf.predict_proba(_data()[0]))
     # continuing from the file: the caller's places and id, never the file's
     X, y = _data()
@@ -397,8 +407,10 @@ def test_a_model_file_never_chooses_addresses_folders_or_ids_to_write_under(tmp_
     assert not elsewhere.exists() and not (tmp_path.parent.parent / "evil").exists()
     # a valid id is kept as the loaded model's name
     named_file = tmp_path / "named.zip"
-    _rewrite_doc(good, named_file, lambda doc: doc["params"].update(model_id="theirs"))
-    assert load_model(named_file).model_id == "theirs"
+    _rewrite_doc(good, named_file, lambda doc: [doc[section].update(model_id="theirs")
+                                                for section in ("params", "effective_params")])
+    named = load_model(named_file)
+    assert named.model_id == named.model_id_ == "theirs"
 
 
 # --------------------------------------------------------------------------- zip bombs

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import dask_deeplearn as ddl
 from dask_deeplearn import DeepLearningClassifier, DeepLearningEstimator
 from dask_deeplearn.exceptions import InvalidParameterError, NotFittedError
 from dask_deeplearn.model_selection import (
@@ -62,6 +63,9 @@ def test_booklet_cartesian_grid_h2o_style(digits):
     assert out is grid
     assert len(grid) == 6 and len(grid.models) == 6
     assert grid.model_ids == [f"mygrid_model_{i}" for i in range(1, 7)]
+    # the grid's models are the models of this process under those ids (h2o.get_model)
+    for mid in grid.model_ids:
+        assert ddl.get_model(mid) is grid.get_model(mid) and mid in ddl.ls()["key"].tolist()
     assert grid.failures.empty and grid.stop_reason_ == "exhausted"
     # every combination once, each model trained with its own values and the base ones
     combos = {(tuple(m.hidden), m.l1) for m in grid.models}
@@ -254,6 +258,10 @@ def test_hyperband_numpy(cancer):
     # bracket 0's survivor was continued from its 1-epoch model
     first, second = grid.checkpoints_[rungs["kept"][0][0]]
     assert second.checkpoint is first
+    # the continued model took over its candidate's id
+    assert second.model_id_ == first.model_id_ and ddl.get_model(second.model_id_) is second
+    for mid in grid.model_ids:
+        assert ddl.get_model(mid) is grid.get_model(mid)
     assert first.state_.processed == len(y) and second.state_.processed == 3 * len(y)
 
 

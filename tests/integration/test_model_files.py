@@ -232,9 +232,11 @@ def test_export_checkpoints_dir_writes_a_loadable_model_per_scoring_event(tmp_pa
     last = load_model(tmp_path / f"digits_iteration{clf.n_iter_}.zip")
     np.testing.assert_array_equal(last.predict_proba(X_te), clf.predict_proba(X_te))
     # a folder that does not exist is created (as H2O does)
-    DeepLearningClassifier(hidden=[8], epochs=1, export_checkpoints_dir=str(tmp_path / "no"),
-                           **Q).fit(X_tr, y_tr)
-    assert os.listdir(tmp_path / "no") == ["DeepLearningClassifier_iteration1.zip"]
+    # (named after the id the fit generated when no model_id is given)
+    other = DeepLearningClassifier(hidden=[8], epochs=1,
+                                   export_checkpoints_dir=str(tmp_path / "no"),
+                                   **Q).fit(X_tr, y_tr)
+    assert os.listdir(tmp_path / "no") == [f"{other.model_id_}_iteration1.zip"]
 
 
 _SAVER = r"""
