@@ -16,11 +16,13 @@ The worker processes get this checkout on their ``PYTHONPATH``, so they import
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import distributed
@@ -59,8 +61,9 @@ class RealCluster:
         A client connected to the scheduler (not set as the default client).
     """
 
-    def __init__(self, n_workers: int, tmp_path: Path) -> None:
+    def __init__(self, n_workers: int, tmp_path: Path, nanny: bool = False) -> None:
         self.procs: list[subprocess.Popen] = []
+        self.nodes: dict[str, subprocess.Popen] = {}
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -68,11 +71,18 @@ class RealCluster:
         tmp_path = Path(tmp_path)
         self._log = open(tmp_path / "cluster.log", "w")
         log = self._log
-        self._spawn = lambda name: self.procs.append(subprocess.Popen(
-            WORKER + [self.address, "--nthreads", "1", "--memory-limit", "2GiB",
-                      "--no-nanny", "--dashboard-address", ":0", "--name", name,
-                      "--local-directory", str(tmp_path / name)],
-            stdout=log, stderr=log, env=env))
+
+        def spawn(name: str) -> None:
+            proc = subprocess.Popen(
+                WORKER + [self.address, "--nthreads", "1", "--memory-limit", "2GiB",
+                          *(() if nanny else ("--no-nanny",)), "--dashboard-address", ":0",
+                          "--name", name, "--local-directory", str(tmp_path / name)],
+                stdout=log, stderr=log, env=env, start_new_session=nanny)
+            self.procs.append(proc)
+            if nanny:
+                self.nodes[name] = proc
+
+        self._spawn = spawn
         self.procs.append(subprocess.Popen(
             DASK + ["--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
             stdout=log, stderr=log, env=env))
@@ -105,7 +115,10 @@ class RealCluster:
 
     def _stop(self) -> None:
         for p in self.procs:
-            if p.poll() is None:
+            if p in self.nodes.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)  # the nanny and its worker
+            elif p.poll() is None:
                 p.kill()
         for p in self.procs:
             p.wait(timeout=30)
@@ -113,25 +126,45 @@ class RealCluster:
 
 
 class DieAt(distributed.WorkerPlugin):
-    """Kills its own worker process (SIGKILL) the moment a task whose key contains
-    ``prefix`` starts executing on the worker named ``victim``: a worker death at a fixed
-    point of the fit, independent of the machine's speed.
+    """Kills a process (SIGKILL) the moment a task whose key contains ``prefix`` starts
+    executing on the worker named ``victim`` (on every worker when None): a death at a
+    fixed point of the fit, independent of the machine's speed.
+
+    What dies: the worker process itself; with ``node``, the worker and its nanny (the
+    process group the nanny leads: a whole node, nothing restarts it); with ``pid``, that
+    process instead (the scheduler). With ``stamp``, the time of the kill is written
+    there first. ``skip``: the first ``skip`` such tasks on the victim run untouched.
 
     Parameters
     ----------
-    victim : str
+    victim : str or None
         The worker's name (``--name``), e.g. ``"w0"``.
     prefix : str
         A substring of the task key, e.g. ``"ddl-train-iter-3-"``.
     """
 
-    def __init__(self, victim: str, prefix: str) -> None:
+    def __init__(self, victim: str | None, prefix: str, *, node: bool = False,
+                 pid: int | None = None, stamp: str | None = None, skip: int = 0) -> None:
         self.victim, self.prefix, self.name = victim, prefix, None
+        self.node, self.pid, self.stamp, self.skip = node, pid, stamp, skip
 
     def setup(self, worker) -> None:
         self.name = worker.name
 
     def transition(self, key, start, finish, **kwargs) -> None:
-        if (self.name == self.victim and finish == "executing"
+        if (self.victim in (None, self.name) and finish == "executing"
                 and self.prefix in str(key)):
+            self.skip -= 1
+            if self.skip >= 0:
+                return
+            if self.stamp is not None:
+                with open(self.stamp, "w") as f:
+                    f.write(repr(time.time()))
+            if self.pid is not None:
+                self.pid, pid = None, self.pid  # (once)
+                os.kill(pid, signal.SIGKILL)
+                return
+            if self.node:
+                assert os.getpgid(0) == os.getppid()  # the nanny leads this process group
+                os.killpg(os.getpgid(0), signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)

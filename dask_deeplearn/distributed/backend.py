@@ -49,8 +49,6 @@ from .recovery import (  # noqa: F401 - ClusterLostError is re-exported
     _RETRIES,
     ClusterLostError,
     RecoveryMixin,
-    _all_lost,
-    _wait,
 )
 from .session import training_workers
 
@@ -144,8 +142,8 @@ class DaskBackend(RecoveryMixin):
                                  balance_seed(self.seed, attempt, i), pure=False,
                                  key=f"ddl-balance-{self.name}-{attempt}-{i}")
                    for i, b in enumerate(blocks)]
-            counts = np.sum(client.gather([client.submit(tasks.ddl_class_counts, b, n_classes,
-                                                          pure=False) for b in out]), axis=0)
+            counts = np.sum(self._gather([client.submit(tasks.ddl_class_counts, b, n_classes,
+                                                         pure=False) for b in out]), axis=0)
             return out, counts
 
         out, counts = balanced_with_redraws(draw, self.balance)
@@ -217,7 +215,7 @@ class DaskBackend(RecoveryMixin):
         # back; this task's result is recomputed when the worker holding it is lost)
         self._params_f = client.submit(tasks.ddl_value, self.params, pure=False,
                                        key=f"ddl-params-{self.name}")
-        rows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
+        rows = self._gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:
             raise no_rows_error(p, self.data_info.weights_column)
@@ -258,7 +256,7 @@ class DaskBackend(RecoveryMixin):
             self.prepared[w] = client.submit(
                 tasks.ddl_prepare, w, *[blocks[i] for i in idx], workers=[w],
                 allow_other_workers=True, pure=False, key=f"ddl-prepare-{self.name}-{j}")
-        _wait(list(self.prepared.values()))
+        self._settle(list(self.prepared.values()))
         del blocks  # the prepared blocks are what training uses from now on
         self.n_nodes = len(plan)
         self._seen: set[str] = set(workers)  # workers present at setup (idle ones stay idle)
@@ -289,7 +287,7 @@ class DaskBackend(RecoveryMixin):
         """The validation scoring sample, drawn where the validation partitions land."""
         client = self.client
         vblocks = self._transform(self._valid_frame, f"{label}-transform")
-        vrows = client.gather([client.submit(tasks.ddl_rows, b, pure=False) for b in vblocks])
+        vrows = self._gather([client.submit(tasks.ddl_rows, b, pure=False) for b in vblocks])
         n_valid = int(sum(vrows))
         if n_valid == 0:
             raise DataError("The validation frame has no rows with a response.")
@@ -456,7 +454,7 @@ class DaskBackend(RecoveryMixin):
                                  [w for w, fs in blocks.items() for _ in fs])
                 except Exception as again:  # noqa: BLE001 - the next attempt decides
                     if not self._workers(wait=False):
-                        raise _all_lost() from again
+                        raise self._gone() from again
         if not parts:
             return None
         return merge_partials(parts).result(

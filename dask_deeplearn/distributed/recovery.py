@@ -8,9 +8,11 @@ and the loop keeps the model of the last finished iteration.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from distributed import Future
@@ -25,11 +27,20 @@ logger = logging.getLogger("dask_deeplearn")
 
 
 class ClusterLostError(RuntimeError):
-    """Every worker left the cluster during a fit."""
+    """Every worker left the cluster during a fit.
+
+    The training loop reads :attr:`stop_reason`: the kept model's ``stop_reason_`` and the
+    ``status`` of its scoring history's last row.
+    """
+
+    #: how the kept model's stop reason and scoring history name the interruption
+    stop_reason = "interrupted: every worker lost"
 
 
 class SchedulerLostError(ClusterLostError):
     """The fit's client lost its connection to the Dask scheduler during a fit."""
+
+    stop_reason = "interrupted: scheduler lost"
 
 
 class WorkerLostError(RuntimeError):
@@ -96,11 +107,18 @@ class RecoveryMixin:
     n_nodes: int
     replicate: bool
     single: bool
+    params: dict[str, Any]
     name: str
     n_rows: int
     _iteration: int
     _local: dict[str, Future]
     _sent: Any
+    _seen: set[str]
+
+    def _gone(self) -> ClusterLostError:
+        """The error for a cluster found empty: the scheduler's loss when that is the cause
+        (a call to a lost scheduler waits for the client to give up, then finds no one)."""
+        return _scheduler_gone(self.client) if scheduler_lost(self.client) else _all_lost()
 
     def _lost(self, exc: Exception, attempt: int, what: str) -> None:
         """Decide whether a failed attempt at a cluster step is retried after a lost worker.
@@ -113,7 +131,7 @@ class RecoveryMixin:
         if scheduler_lost(self.client):
             raise _scheduler_gone(self.client) from exc
         if not self._workers(wait=False):
-            raise _all_lost() from exc
+            raise self._gone() from exc
         if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
             raise exc
         self.events.append(f"iteration {self._iteration}: {type(exc).__name__}: {exc}; {what}")
@@ -166,27 +184,43 @@ class RecoveryMixin:
                 # the driver looks at the cluster instead
                 if pending[-1].exception(timeout=_HEALTH_CHECK) is not None:
                     pending[-1].result()  # the task's own error, at once
-                pending = [f for f in pending if not f.done()]
-                continue
             except TimeoutError:
-                pass
-            if scheduler_lost(self.client):
-                raise _scheduler_gone(self.client)
-            alive = self._workers(wait=False)
-            gone = sorted({t for t in targets or () if t not in alive})
-            if not alive or gone:
-                for f in futs:
-                    f.cancel()
-                if not alive:
-                    raise _all_lost()
-                raise WorkerLostError(f"worker(s) {gone} left the cluster")
+                self._check(futs, targets)
             pending = [f for f in pending if not f.done()]
         _wait(futs)
 
+    def _check(self, futs: list[Future], targets: list[str] | None) -> None:
+        """Raise (cancelling ``futs``) when the scheduler, every worker or a target is gone."""
+        if scheduler_lost(self.client):
+            raise _scheduler_gone(self.client)
+        alive = self._workers(wait=False)
+        gone = sorted({t for t in targets or () if t not in alive})
+        if not alive or gone:
+            for f in futs:
+                f.cancel()
+            if not alive:
+                raise self._gone()
+            raise WorkerLostError(f"worker(s) {gone} left the cluster")
+
     def _gather(self, futs: list[Future], targets: list[str] | None = None) -> list[Any]:
-        """:meth:`_settle`, then the (small) results: models, metric partials."""
+        """:meth:`_settle`, then the (small) results: models, metric partials.
+
+        The fetch is watched as well: a worker lost after its task finished and before
+        its result arrives makes Dask recompute the task, which a strictly pinned task
+        would wait for forever.
+        """
         self._settle(futs, targets)
-        return self.client.gather(futs)
+        fetch = asyncio.run_coroutine_threadsafe(
+            self.client.gather(futs, asynchronous=True), self.client.loop.asyncio_loop)
+        while True:
+            try:
+                return fetch.result(timeout=1.0)
+            except FutureTimeout:
+                try:
+                    self._check(futs, targets)
+                except BaseException:
+                    fetch.cancel()
+                    raise
 
     def _iterate(self, state: Any, n_samples: int, seed: int, shuffle: bool, label: str,
                  report: bool) -> tuple[list[str], list[Future], list[Any]]:
@@ -206,28 +240,103 @@ class RecoveryMixin:
         raise AssertionError("unreachable")  # pragma: no cover - _recover raises at the end
 
     def _adopt(self, joined: list[str], workers: dict[str, dict[str, Any]]) -> None:
-        """Use workers that joined mid-training: with replication they get a full copy."""
-        if not self.replicate or self.single or not self.prepared:
+        """Use workers that joined mid-training, from this iteration on.
+
+        With replication each gets a full copy of the data. Without it, and with
+        ``force_load_balance`` (H2O's default), each gets an even share of the rows: the
+        most loaded workers cut rows off the end of their blocks where they are, and only
+        those rows move. With both off (or ``reproducible``, or too few rows to share) a
+        joining worker stays idle: using it would move rows nobody asked to move.
+
+        When moving the data fails (a joined worker lost while it gets its copy), the plan
+        stays as it was and the joined workers are tried again next iteration.
+        """
+        share = not self.replicate and bool(self.params["force_load_balance"]) \
+            and self.n_rows // (len(self.prepared) + len(joined)) > 0
+        if self.single or not self.prepared or not (self.replicate or share):
+            why = ("one node trains (reproducible or single_node_mode)" if self.single
+                   else "replicate_training_data and force_load_balance are off"
+                   if not self.params["force_load_balance"] else "too few rows to share")
             self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; "
-                               "not used (their data would have to be moved)")
-            logger.info("dask_deeplearn: worker(s) %s joined; not used by this fit "
-                        "(replicate_training_data is off)", joined)
+                               f"not used ({why}: their data would have to be moved)")
+            logger.info("dask_deeplearn: worker(s) %s joined; not used by this fit (%s)",
+                        joined, why)
             return
-        source = next(iter(self.prepared.values()))
+        try:
+            prepared, rows = (self._replicas(joined) if self.replicate
+                              else self._rebalanced(joined))
+        except ClusterLostError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a worker was lost while the data moved
+            self._seen.difference_update(joined)
+            self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; "
+                               f"not used yet ({type(exc).__name__}: {exc})")
+            return
+        self.prepared, self.worker_rows = prepared, rows
         for w in joined:
-            # strict placement: with a loose one the scheduler runs the copy where the
-            # source already is, and the new worker would get nothing
-            self.prepared[w] = self.client.submit(
-                tasks.ddl_prepare, w, source, workers=[w], allow_other_workers=False,
-                pure=False, key=f"ddl-prepare-{self.name}-joined{self._iteration}-{w}")
-            self.worker_rows[w] = self.n_rows
             self.plan[w] = []
             self.nthreads[w] = self._threads(workers[w])
-        _wait([self.prepared[w] for w in joined])
         self.n_nodes = len(self.prepared)
+        how = ("a full copy of the data" if self.replicate else
+               f"a share of the rows ({', '.join(f'{rows[w]:,}' for w in joined)})")
         self.events.append(f"iteration {self._iteration}: worker(s) {joined} joined; each got "
-                           "a full copy of the data and trains from now on")
+                           f"{how} and trains from now on")
         logger.info("dask_deeplearn: worker(s) %s joined and train from this iteration", joined)
+
+    def _replicas(self, joined: list[str]) -> tuple[dict[str, Future], dict[str, int]]:
+        """A full copy of the training data for each joined worker (replication)."""
+        source = next(iter(self.prepared.values()))
+        # strict placement: with a loose one the scheduler runs the copy where the source
+        # already is, and the new worker would get nothing
+        new = {w: self.client.submit(
+            tasks.ddl_prepare, w, source, workers=[w], allow_other_workers=False,
+            pure=False, key=f"ddl-prepare-{self.name}-joined{self._iteration}-{w}")
+            for w in joined}
+        self._settle(list(new.values()), joined)
+        return {**self.prepared, **new}, {**self.worker_rows, **{w: self.n_rows for w in new}}
+
+    def _rebalanced(self, joined: list[str]) -> tuple[dict[str, Future], dict[str, int]]:
+        """The prepared blocks with an even share of the rows moved to ``joined``.
+
+        Each joined worker gets ``n_rows // workers`` rows, cut off the end of the blocks
+        of the workers holding the most rows beyond that share (a slice made where the
+        block is, so only the share crosses); the donors keep the start of their blocks.
+        Placed loosely, as the setup's blocks: a block whose worker is lost later is
+        recomputed from its lineage on a survivor (a strict task would wait for its worker).
+        """
+        base = self.n_rows // (len(self.prepared) + len(joined))
+        spare = {w: max(0, r - base) for w, r in self.worker_rows.items()}
+        keep = dict(self.worker_rows)
+        pieces: dict[str, list[tuple[str, int, int]]] = {j: [] for j in joined}
+        for j in joined:
+            need = base
+            for w in sorted(spare, key=lambda d: -spare[d]):
+                n = min(need, spare[w])
+                if n > 0:
+                    pieces[j].append((w, keep[w] - n, keep[w]))
+                    keep[w] -= n
+                    spare[w] -= n
+                    need -= n
+        key = f"{self.name}-joined{self._iteration}"
+        sub = self.client.submit
+        new, changed = dict(self.prepared), []
+        for w in self.prepared:
+            if keep[w] != self.worker_rows[w]:
+                new[w] = sub(tasks.ddl_slice, self.prepared[w], 0, keep[w], workers=[w],
+                             allow_other_workers=True, pure=False,
+                             key=f"ddl-prepare-{key}-kept-{w}")
+                changed.append(w)
+        for j, cut in pieces.items():
+            parts = [sub(tasks.ddl_slice, self.prepared[w], a, b, workers=[w],
+                         allow_other_workers=True, pure=False,
+                         key=f"ddl-slice-{key}-{j}-{w}") for w, a, b in cut]
+            new[j] = sub(tasks.ddl_prepare, j, *parts, workers=[j], allow_other_workers=True,
+                         pure=False, key=f"ddl-prepare-{key}-{j}")
+            changed.append(j)
+        self._settle([new[w] for w in changed])
+        rows = {w: keep.get(w, 0) for w in new}
+        rows.update({j: sum(b - a for _, a, b in cut) for j, cut in pieces.items()})
+        return new, rows
 
     def _try_replan(self) -> None:
         """:meth:`_replan`, turning a failure while the last workers die into ClusterLostError."""
@@ -238,7 +347,7 @@ class RecoveryMixin:
         except Exception as exc:  # noqa: BLE001 - decided by what is left of the cluster
             time.sleep(0.5)
             if not self._workers(wait=False):
-                raise _all_lost() from exc
+                raise self._gone() from exc
             raise
 
     def _replan(self) -> None:
@@ -250,7 +359,7 @@ class RecoveryMixin:
         """
         alive = self._workers(wait=False)
         if not alive:
-            raise _all_lost()
+            raise self._gone()
         prepared = dict(self.prepared)
         rows = dict(self.worker_rows)
         if self.replicate:
@@ -261,7 +370,7 @@ class RecoveryMixin:
                 first = next(iter(prepared))
                 prepared = {first: prepared[first]}
         futures = list(prepared.values())
-        _wait(futures)  # lost blocks are recomputed from lineage on the survivors
+        self._settle(futures)  # lost blocks are recomputed from lineage on the survivors
         who = self.client.who_has(futures)
         groups: dict[str, list[str]] = {}
         for w, f in prepared.items():
@@ -284,7 +393,7 @@ class RecoveryMixin:
                     allow_other_workers=True, pure=False,
                     key=f"ddl-prepare-{self.name}-replan{self._iteration}-{len(new_prepared)}")
             new_rows[holder] = int(sum(rows[o] for o in olds))
-        _wait(list(new_prepared.values()))
+        self._settle(list(new_prepared.values()))
         self.prepared = new_prepared
         self.worker_rows = new_rows
         self.plan = {w: [] for w in new_prepared}

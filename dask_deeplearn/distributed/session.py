@@ -63,11 +63,14 @@ def locked_workers(client: Client, timeout: float | None = None) -> Iterator[lis
     try:
         yield workers
     finally:
-        try:
-            lock.release()
-        except Exception:  # noqa: BLE001 - a lost scheduler took the locks with it
-            if client.status == "running":
-                raise
+        # a lost scheduler took the locks with it (and a release would wait for the client
+        # to give up reconnecting: its whole connection timeout)
+        if client.status == "running":
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - lost while releasing
+                if client.status == "running":
+                    raise
 
 
 def as_dask(frame: Any, client: Client) -> Any:

@@ -25,6 +25,7 @@ __all__ = [
     "ddl_transform",
     "ddl_value",
     "ddl_prepare",
+    "ddl_slice",
     "ddl_rows",
     "ddl_sample",
     "ddl_train",
@@ -113,6 +114,11 @@ def ddl_prepare(expected: str | None, *blocks: Block) -> Block:
     the training task that uses the block checks where it runs.
     """
     return concat_blocks(blocks)
+
+
+def ddl_slice(block: Block, start: int, stop: int) -> Block:
+    """Rows ``start:stop`` of a block, copied (a share of one worker's rows for another)."""
+    return block.take(np.arange(start, stop))
 
 
 def ddl_balance(block: Block, ratios: np.ndarray, seed: int) -> Block:

@@ -340,11 +340,15 @@ class FitMixin:
 
     def _export_checkpoint(self, directory: str, history: pd.DataFrame, state: ModelState,
                            train_m: Any, valid_m: Any, plan: FitPlan, eff: dict[str, Any],
-                           user: Mapping[str, Any], fitted: Mapping[str, Any]) -> None:
+                           user: Mapping[str, Any], fitted: Mapping[str, Any],
+                           stop_reason: str = "checkpoint") -> None:
         """Write the model of a scoring event to ``directory`` (``export_checkpoints_dir``).
 
-        A write that fails (read-only folder, full disk) warns and training goes on, as in
-        H2O: a checkpoint is a copy, the fit itself is not lost.
+        The file is ``<model_id>_iteration<N>.zip``; the model kept by a fit that was
+        interrupted (``stop_reason`` other than ``"checkpoint"``: the cluster was lost)
+        goes to ``<model_id>_iteration<N>_interrupted.zip``. A file is never replaced. A
+        write that fails (read-only folder, full disk, the file exists) warns and training
+        goes on, as in H2O: a checkpoint is a copy, the fit itself is not lost.
         """
         from pathlib import Path
 
@@ -354,7 +358,7 @@ class FitMixin:
         snap = type(self)(**user)
         last = history.iloc[-1]
         result = TrainResult(state=state.copy(), history=history, training_metrics=train_m,
-                             validation_metrics=valid_m, stop_reason="checkpoint",
+                             validation_metrics=valid_m, stop_reason=stop_reason,
                              iterations=int(last["iterations"]), epochs=float(last["epochs"]),
                              run_time=float(last["duration"]))
         snap._set_fitted(result, plan.info, eff, plan.seed, int(eff["nthreads"]))
@@ -362,7 +366,8 @@ class FitMixin:
         for name, value in fitted.items():
             setattr(snap, name, value)
         name = eff.get("model_id") or type(self).__name__
-        path = _inside(Path(directory), f"{name}_iteration{int(last['iterations'])}.zip")
+        suffix = "" if stop_reason == "checkpoint" else "_interrupted"
+        path = _inside(Path(directory), f"{name}_iteration{int(last['iterations'])}{suffix}.zip")
         try:
             save_model(snap, path)
         except OSError as exc:
@@ -379,7 +384,8 @@ class FitMixin:
         InvalidParameterError
             ``directory`` cannot be created or written to (the message says why).
         FileExistsError
-            ``directory`` holds ``<model_id>_iteration<N>.zip`` files with ``N`` above
+            ``directory`` holds ``<model_id>_iteration<N>.zip`` (or
+            ``..._interrupted.zip``) files with ``N`` above
             ``done`` (the iterations of the checkpoint this fit continues), which this fit
             would write again.
         """
@@ -393,7 +399,7 @@ class FitMixin:
                 f"written to ({exc.strerror or exc}). Give a folder this process may write "
                 "to, or None.") from None
         name = eff.get("model_id") or type(self).__name__
-        pattern = re.compile(rf"{re.escape(name)}_iteration(\d+)\.zip")
+        pattern = re.compile(rf"{re.escape(name)}_iteration(\d+)(?:_interrupted)?\.zip")
         taken = sorted((int(m.group(1)), f) for f in os.listdir(directory)
                        if (m := pattern.fullmatch(f)) and int(m.group(1)) > done)
         if taken:
@@ -453,6 +459,15 @@ class FitMixin:
 
         try:
             return self._train_or_keep_last(backend, plan, eff, on_score, fitted)
+        except Exception as exc:
+            kept = getattr(exc, "result", None)
+            if export_dir is not None and kept is not None \
+                    and kept.stop_reason.startswith("interrupted:"):
+                # the cluster was lost: the last model is written too, not only scored ones
+                self._export_checkpoint(export_dir, kept.history, kept.state,
+                                        kept.training_metrics, kept.validation_metrics, plan,
+                                        eff, user, fitted, stop_reason=kept.stop_reason)
+            raise
         finally:
             reporter.close()
 

@@ -270,6 +270,13 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
     epochs_ : float
         Epochs trained.
     stop_reason_ : str
+        Why training ended: ``"epochs"``, ``"early_stopping"``, ``"classification_stop"``
+        / ``"regression_stop"``, ``"max_runtime_secs"``, ``"cancelled"``,
+        ``"interrupted"`` (Ctrl-C), ``"diverged"``, ``"failed"``, or, when a Dask fit
+        lost its cluster, ``"interrupted: every worker lost"`` / ``"interrupted:
+        scheduler lost"`` (the model of the last finished iteration is kept, and the
+        last row of ``scoring_history_`` is that model, with the reason in its
+        ``status`` column).
     state_ : ModelState
         Weights, biases and optimiser state.
     data_info_ : DataInfo
@@ -361,6 +368,7 @@ class DeepLearningRegressor(RegressorMixin, _SklearnMixin):
     n_iter_ : int
     epochs_ : float
     stop_reason_ : str
+        Why training ended (the values of ``DeepLearningClassifier.stop_reason_``).
     state_ : ModelState
     data_info_ : DataInfo
 

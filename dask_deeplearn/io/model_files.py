@@ -163,7 +163,7 @@ def _history_frame(d: dict[str, Any]) -> pd.DataFrame:
     if "timestamp" in h:
         h["timestamp"] = pd.to_datetime(h["timestamp"])
     for c in h.columns:
-        if c != "timestamp":
+        if c not in ("timestamp", "status"):  # (status: why a fit was interrupted, text)
             h[c] = pd.to_numeric(h[c], errors="coerce")
     return h
 

@@ -228,10 +228,14 @@ _TABLE: tuple[Param, ...] = (
           "approximation (H2O default True).", True),
     Param("force_load_balance", True, Boolean(),
           "Split small training data into more blocks so that every core trains "
-          "(H2O default True).", True),
+          "(H2O default True). On Dask without replication, a worker that joins "
+          "mid-fit gets an even share of the rows (only that share moves) and trains "
+          "from the next iteration; with this and replicate_training_data both off it "
+          "stays idle.", True),
     Param("replicate_training_data", True, Boolean(),
           "Give every worker a full copy of the training data when it fits "
-          "(H2O default True).", True),
+          "(H2O default True); on Dask a worker that joins mid-fit gets a copy too and "
+          "trains from the next iteration.", True),
     Param("single_node_mode", False, Boolean(),
           "Train on a single worker only, e.g. to fine-tune after a multi-worker run "
           "(H2O default False).", True),
@@ -340,7 +344,8 @@ _TABLE: tuple[Param, ...] = (
     Param("export_checkpoints_dir", None, StrOrNone(),
           "Directory to which a model file ``<model_id>_iteration<N>.zip`` is written at "
           "each scoring event, created when missing; earlier files are never replaced "
-          "(H2O default None).", True),
+          "(H2O default None). A Dask fit that loses its cluster also writes the model it "
+          "keeps, as ``<model_id>_iteration<N>_interrupted.zip``.", True),
     Param("model_id", None, ModelId(),
           "Name of the model, also the name of its files (``<model_id>.zip`` when saved "
           "into a folder, ``<model_id>_iteration<N>.zip`` checkpoints); when None the fit "

@@ -223,7 +223,7 @@ def _train(
         if not hasattr(exc, "result"):
             kept = run.last_good if run.in_training else run.state
             run.events.append(f"iteration {run.iteration}: {type(exc).__name__}: {exc}")
-            exc.result = run.result(kept, "failed", run.iteration)  # type: ignore[attr-defined]
+            exc.result = run.kept(exc, kept, run.iteration)  # type: ignore[attr-defined]
         raise
     return run.finish()
 
@@ -270,6 +270,7 @@ class _Run:
         nan_row = {f"training_{c}": float("nan") for c in cols}
         if self.has_valid:
             nan_row.update({f"validation_{c}": float("nan") for c in cols})
+        self.no_metrics = nan_row
         self.rows: list[dict[str, Any]] = [
             {"timestamp": pd.Timestamp.now(), "duration": 0.0, "training_speed": float("nan"),
              "epochs": state.processed / self.n_rows, "iterations": 0,
@@ -312,6 +313,39 @@ class _Run:
             epochs=state.processed / self.n_rows, run_time=time.time() - self.t0,
             events=self.events)
 
+    def kept(self, exc: BaseException, state: ModelState, iterations: int) -> TrainResult:
+        """The result of a run that ``exc`` ended, with ``state`` as its model.
+
+        An error with a ``stop_reason`` attribute ends the run from outside while the model
+        is sound (the Dask backend's lost cluster: ``"interrupted: every worker lost"``,
+        ``"interrupted: scheduler lost"``): that is the result's stop reason, and the
+        scoring history says so in a ``status`` column added after H2O's columns, on its
+        last row, which is the kept model: the row of its scoring event, or a new row with
+        its epochs, iterations and samples and no metrics (nothing is left to score it
+        on). Any other error gives the stop reason ``"failed"`` and the history as it was.
+        """
+        reason = getattr(exc, "stop_reason", None)
+        if not isinstance(reason, str):
+            return self.result(state, "failed", iterations)
+        last = self.rows[-1]
+        if last["iterations"] != iterations or last["samples"] != float(state.processed):
+            self.rows.append({**self._progress(state, iterations, time.time()),
+                              **self.no_metrics})
+        self.rows[-1]["status"] = reason
+        self.events.append(f"iteration {iterations}: {reason}; its model is kept")
+        return self.result(state, reason, iterations)
+
+    def _progress(self, state: ModelState, iterations: int, end: float) -> dict[str, Any]:
+        """The history columns before the metrics, for ``state`` at time ``end``."""
+        return {
+            "timestamp": pd.Timestamp.now(),
+            "duration": self.t_offset + end - self.t0,
+            "training_speed": state.processed / max(self.train_time, 1e-9),
+            "epochs": state.processed / self.n_rows,
+            "iterations": iterations,
+            "samples": float(state.processed),
+        }
+
     # ------------------------------------------------------------------ scoring
     def score_now(self) -> None:
         """Score the current model, add a history row and track the best model."""
@@ -321,14 +355,7 @@ class _Run:
         self.valid_m = backend.score(state, "valid") if self.has_valid else None
         end = time.time()
         self.schedule.record(start, end)
-        row = {
-            "timestamp": pd.Timestamp.now(),
-            "duration": self.t_offset + end - self.t0,
-            "training_speed": state.processed / max(self.train_time, 1e-9),
-            "epochs": state.processed / self.n_rows,
-            "iterations": self.iteration,
-            "samples": float(state.processed),
-        }
+        row = self._progress(state, self.iteration, end)
         row.update({f"training_{k}": v
                     for k, v in history_values(self.train_m, self.cols).items()})
         if self.has_valid:
@@ -418,8 +445,7 @@ class _Run:
         except Exception as exc:
             # e.g. every worker lost: hand the last finished model to the caller
             self.events.append(f"iteration {iteration}: {type(exc).__name__}: {exc}")
-            exc.result = self.result(self.last_good, "failed",  # type: ignore[attr-defined]
-                                     iteration - 1)
+            exc.result = self.kept(exc, self.last_good, iteration - 1)  # type: ignore[attr-defined]
             raise
         dt = time.time() - it_start
         self.last_dt = dt
