@@ -192,11 +192,9 @@ class FitMixin:
         from ..distributed import DaskBackend, as_dask, locked_workers, read_once, training_session
 
         with training_session(client, params["scheduler_address"]) as c:
-            frame = as_dask(frame, c)
             valid = as_dask(valid, c)
             with locked_workers(c) as workers:
-                # (read once: the statistics pass computes it, the blocks come from it)
-                frame = read_once(frame, c)
+                frame = read_once(as_dask(frame, c), c)  # statistics and blocks: one read
                 plan = plan_fit(frame, response, params, task=task, classes=classes,
                                 n_nodes=len(workers), pretrained=pretrained,
                                 available_cores=available_cores(), scheduler=c, **plan_args)

@@ -109,22 +109,17 @@ def test_one_persisted_partition_is_split_where_it_lives(client, table):
     assert balanced.score(table.drop(columns="label"), table["label"]) > 0.9
 
 
-def _read_tasks(dask_worker) -> int:
-    """Tasks this worker ran that read a Parquet file (fused keys name their parts)."""
-    return sum(1 for key, start, finish, *_ in dask_worker.state.log
-               if (start, finish) == ("executing", "memory")
-               and ("read-parquet" in str(key) or "read_parquet" in str(key)))
-
-
 def test_a_parquet_frame_is_read_once_per_fit(client, table, tmp_path):
     # the statistics pass and the blocks come from one read of each file, not two
     for i, rows in enumerate(np.array_split(np.arange(N), 8)):
         table.iloc[rows].to_parquet(tmp_path / f"part.{i}.parquet")
     ddf = dd.read_parquet(tmp_path)
-    before = sum(client.run(_read_tasks).values())
-    clf, sent = _fit_and_count(client, ddf.drop(columns="label"), ddf["label"],
-                               force_load_balance=False)
-    reads = sum(client.run(_read_tasks).values()) - before
+    with distributed.get_task_stream(client=client) as stream:
+        clf, sent = _fit_and_count(client, ddf.drop(columns="label"), ddf["label"],
+                                   force_load_balance=False)
+    # (fused keys name their parts: read-parquet-..., read_parquet-...)
+    reads = sum(1 for t in stream.data
+                if "read-parquet" in str(t["key"]) or "read_parquet" in str(t["key"]))
     assert reads == 8, f"{reads} Parquet reads for 8 files"
     assert sent < 0.05 * N * (P + 1) * 4
     # the persisted partitions are released once the blocks are built
