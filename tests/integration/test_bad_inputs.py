@@ -551,9 +551,11 @@ bad("checkpoint-epochs-not-above",
     InvalidParameterError, r"epochs=", r"must be greater than", r"checkpoint")
 bad("checkpoint-not-a-model", lambda ctx: _fit(_C, {"epochs": 2, "checkpoint": 42}),
     InvalidParameterError, r"checkpoint", r"int", r"fitted dask_deeplearn model")
+# (a string is a model id or a path: the error says which of the two it is not)
 bad("checkpoint-path-does-not-exist",
     lambda ctx: _fit(_C, {"epochs": 2, "checkpoint": ctx.path("no-such-model.zip")}),
-    FileNotFoundError, r"no-such-model\.zip")
+    InvalidParameterError, r"checkpoint=", r"no-such-model\.zip", r"neither the id of a model",
+    r"existing model file")
 
 # -- 7. model files ----------------------------------------------------------------------
 
