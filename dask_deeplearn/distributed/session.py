@@ -110,7 +110,15 @@ def read_once(frame: Any, client: Client) -> Any:
     held = memory_inputs(client, frame)
     if held:
         for f in held.values():  # a persist still running: its partitions are then found in memory
-            with contextlib.suppress(Exception):  # the task reading it reports its error
-                f.exception()
+            while not f.done():
+                try:
+                    f.exception(timeout=1.0)
+                except TimeoutError:
+                    # (bounded: with no worker or no scheduler left the fit's own watched
+                    # waits say what happened)
+                    if client.status != "running" or not training_workers(client, wait=False):
+                        return frame
+                except Exception:  # noqa: BLE001 - the task reading it reports its error
+                    break
         return frame
     return client.persist(frame)
