@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 
-__all__ = ["kind_of", "float_values", "numeric_float64", "fmt_cols"]
+__all__ = ["kind_of", "float_values", "numeric_float64", "fmt_cols", "plain_groups", "column_matrix"]
 
 
 def fmt_cols(cols: Sequence[Any]) -> str:
@@ -60,3 +60,28 @@ def float_values(series: pd.Series, name: Any) -> np.ndarray:
             f"Column {name!r} must be numeric (numbers, or strings of numbers); it has dtype "
             f"{dtype} and non-numeric values such as {examples}."
         ) from exc
+
+
+def plain_groups(frame: pd.DataFrame, cols: Sequence[Any]) -> list[list[Any]]:
+    """The columns of ``cols`` with a plain numpy bool / integer / float dtype, by dtype.
+
+    Such columns convert to float64 exactly as :func:`numeric_float64` converts them one
+    at a time, so a group can be read as one 2-D array (:func:`column_matrix`) and worked
+    on with whole-array operations instead of a Python loop over columns.
+    """
+    groups: dict[Any, list[Any]] = {}
+    for c, dtype in zip(cols, frame.dtypes[list(cols)] if len(cols) else []):
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            groups.setdefault(dtype, []).append(c)
+    return list(groups.values())
+
+
+def column_matrix(frame: pd.DataFrame, cols: Sequence[Any]) -> np.ndarray:
+    """Columns of one plain numeric dtype as an ``(n, k)`` array, each column contiguous.
+
+    The array is Fortran-ordered (``A[:, j]`` is column ``cols[j]``, contiguous), in the
+    columns' own dtype: pandas stores a frame's columns this way, so this is one copy of
+    the selected columns and no conversion.
+    """
+    A = frame[list(cols)].to_numpy()
+    return A if A.flags.f_contiguous else np.asfortranarray(A)
