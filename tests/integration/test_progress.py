@@ -92,6 +92,15 @@ def test_each_user_action_in_a_script_prints_one_line():
     assert "mse" in auto
 
 
+def test_a_scikit_learn_search_in_worker_processes_prints_only_its_refit():
+    _, lines = _run("""
+        from sklearn.model_selection import GridSearchCV
+        GridSearchCV(DeepLearningClassifier(hidden=[4], epochs=2, seed=1, nthreads=1),
+                     {"l2": [0.0, 1e-3]}, cv=2, n_jobs=2).fit(X, y)
+    """)
+    assert len(lines) == 1 and lines[0].startswith("DeepLearningClassifier: 100%"), lines
+
+
 def test_verbose_prints_each_scoring_row_once_on_stdout_only():
     out, lines = _run("""
         clf = DeepLearningClassifier(hidden=[4], epochs=2, seed=1, verbose=True,
