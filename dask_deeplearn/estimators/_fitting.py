@@ -36,7 +36,7 @@ from ..training.plan import (
     plan_continue,
     plan_fit,
 )
-from ..training.progress import ProgressReporter
+from ..training.progress import ProgressReporter, cv_fits, progress_action
 from ._registry import model_reference, new_model_id, register
 from ._inputs import (
     _RESPONSE,
@@ -133,10 +133,11 @@ class FitMixin:
         # before any pass over the data: a stopping metric the task does not have
         check_stopping_metric(params, owner, task,
                               len(classes) if task == "classification" and classes else None)
-        if params["nfolds"] > 0 or params["fold_column"] is not None:
-            return self._fit_cv(frame, response, valid, params, user, features=features,
-                                task=task, classes=classes, weights_column=weights_column,
-                                client=client, fitted=fitted)
+        if params["nfolds"] > 0 or params["fold_column"] is not None:  # one bar: CV and main
+            with progress_action(f"{owner} CV", cv_fits(params), quiet=params["quiet_mode"]):
+                return self._fit_cv(frame, response, valid, params, user, features=features,
+                                    task=task, classes=classes, weights_column=weights_column,
+                                    client=client, fitted=fitted)
         if params["weights_column"] is not None and weights_column is None:
             weights_column = params["weights_column"]
         is_dask = _is_dask(frame) or (valid is not None and _is_dask(valid))
@@ -236,7 +237,6 @@ class FitMixin:
         if not _use_dask(params, is_dask=is_dask, client=client):
             return self._run_cv(frame, response, valid, params, user, client=None, **args)
         from ..distributed import as_dask, training_session
-
         # one session for every CV model and the main model (not one embedded cluster each)
         with training_session(client, params["scheduler_address"]) as c:
             return self._run_cv(as_dask(frame, c), response, as_dask(valid, c), params, user,
@@ -442,7 +442,7 @@ class FitMixin:
              user: Mapping[str, Any], fitted: Mapping[str, Any]) -> TrainResult:
         """The shared loop, with progress reporting and the live scoring history."""
         reporter = ProgressReporter(type(self).__name__, float(eff["epochs"]),
-                                    quiet=bool(eff["quiet_mode"]))
+                                    quiet=bool(eff["quiet_mode"]), verbose=bool(eff["verbose"]))
         export_dir = eff.get("export_checkpoints_dir")
         if export_dir is not None:
             self._check_checkpoint_dir(export_dir, eff, plan.iterations_done)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextvars
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -88,7 +89,9 @@ def run_queue(tasks: Iterable[_Task], n_jobs: int, cls: type, data: _Data,
                 if task is None:
                     exhausted = True
                     break
-                running[pool.submit(_fit_one, cls, task.params, data)] = task
+                # in a copy of this context: the fit finds the search's progress bar
+                ctx = contextvars.copy_context()
+                running[pool.submit(ctx.run, _fit_one, cls, task.params, data)] = task
             if not running:
                 return exhausted
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)

@@ -54,6 +54,7 @@ Dask input without a client uses the default client or starts *one* embedded
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import uuid
 import warnings
@@ -63,6 +64,7 @@ import pandas as pd
 
 from ..estimators._base import DeepLearningBase
 from ..exceptions import InvalidParameterError, NotFittedError
+from ..training.progress import progress_action
 from ._criteria import SearchCriteria, normalise_criteria
 from ._fitting import _Data
 from ._inputs import _check_base, _check_hyper_params, _check_n_jobs
@@ -73,6 +75,15 @@ from ._strategies import SearchRun, _Candidate
 __all__ = ["DeepLearningGridSearch", "GridSearchError", "grid_should_stop", "metric_is_increasing"]
 
 _OWNER = "DeepLearningGridSearch"
+
+
+def _fits(crit: SearchCriteria, hyper: Mapping[str, list[Any]]) -> int | None:
+    """Models a search builds at most (the progress bar's total; None for halving, whose
+    rungs depend on the results)."""
+    if crit.halving:
+        return None
+    combos = math.prod(len(v) for v in hyper.values())
+    return min(combos, crit.max_models) if crit.max_models else combos
 
 
 class GridSearchError(RuntimeError):
@@ -465,7 +476,9 @@ class DeepLearningGridSearch:
         run = self._reset(crit, hyper, grid_id)
         start = time.monotonic()
         try:
-            with self._session(data, base) as client:
+            # one bar for the search: its fits draw none
+            with self._session(data, base) as client, progress_action(
+                    type(self).__name__, _fits(crit, hyper), quiet=bool(base.get("quiet_mode"))):
                 data.client = client
                 if crit.halving:
                     run.halving(cls, base, data, n_jobs)

@@ -251,10 +251,11 @@ _TABLE: tuple[Param, ...] = (
     Param("diagnostics", True, Boolean(),
           "Deprecated and ignored, diagnostics are always computed (H2O default True).", True),
     Param("quiet_mode", False, Boolean(),
-          "Print less progress output (H2O default False).", True),
+          "Show no progress bar (H2O default False; in H2O: less output).", True),
     Param("verbose", False, Boolean(),
-          "Print the scoring history as training goes (H2O default False; scikit-learn "
-          "``verbose``).", True),
+          "Print each scoring-history row on standard output as training goes, instead of "
+          "the progress bar in a terminal (H2O default False; scikit-learn ``verbose``).",
+          True),
     Param("autoencoder", False, Boolean(),
           "Train an autoencoder that reconstructs its inputs instead of predicting a "
           "response (H2O default False).", False),

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..exceptions import UnstableModelError
 from ..network import ModelState
+from .progress import SHORT_NAMES, MAX_WIDTH, headline_metrics
 from .schedule import ScoringSchedule, adjust_samples_per_iteration, samples_per_iteration
 from .scoring import history_columns, history_values
 from .stopping import StoppingRule, metric_value
@@ -535,13 +536,21 @@ class _Run:
 
 
 def _format_row(row: dict[str, Any], cols: list[str], has_valid: bool) -> str:
-    parts = [
-        f"epochs {row['epochs']:.2f}",
-        f"iter {row['iterations']}",
-        f"{row['training_speed']:.0f} obs/s",
-    ]
-    for c in cols[:3]:
-        parts.append(f"train {c} {row['training_' + c]:.5g}")
-        if has_valid:
-            parts.append(f"valid {c} {row['validation_' + c]:.5g}")
-    return " | ".join(parts)
+    """One scoring-history row as a line of at most ``MAX_WIDTH`` characters: progress,
+    then the task's headline metrics on training and validation data (never R^2 for a
+    classifier); the speed, then the training metrics go first when it is too long."""
+    names = headline_metrics(cols)
+
+    def frame(which: str, label: str) -> str:
+        values = " ".join(f"{SHORT_NAMES.get(n, n)} {row[f'{which}_{n}']:.4g}" for n in names)
+        return f"{label} {values}"
+
+    head = [f"epochs {row['epochs']:.2f}", f"iter {row['iterations']}"]
+    speed = [f"{row['training_speed']:.0f} obs/s"]
+    train = [frame("training", "train")] if names else []
+    valid = [frame("validation", "valid")] if names and has_valid else []
+    for parts in (head + speed + train + valid, head + train + valid, head + valid):
+        line = " | ".join(parts)
+        if len(line) <= MAX_WIDTH:
+            return line
+    return line[:MAX_WIDTH]

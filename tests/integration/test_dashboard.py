@@ -91,7 +91,7 @@ class _NotebookReporter(ProgressReporter):
 
     made: list["_NotebookReporter"] = []
 
-    def __init__(self, owner, epochs, *, quiet=False, notebook=None, stream=None):
+    def __init__(self, owner, epochs, *, quiet=False, notebook=None, stream=None, **kw):
         super().__init__(owner, epochs, quiet=False, notebook=True, stream=io.StringIO())
         _NotebookReporter.made.append(self)
 

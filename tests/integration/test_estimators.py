@@ -294,26 +294,29 @@ def test_bad_data_errors():
         DeepLearningRegressor(distribution="poisson").fit(X, X[:, 0])
 
 
-def test_progress_lines_and_quiet_mode(capsys):
+def test_progress_is_one_updating_line_and_quiet_mode(capsys):
     X = np.random.default_rng(0).normal(size=(200, 3))
     y = (X[:, 0] > 0).astype(int)
     DeepLearningClassifier(hidden=[4], epochs=2, seed=1, score_each_iteration=True,
                            train_samples_per_iteration=100).fit(X, y)
     err = capsys.readouterr().err
-    lines = [l for l in err.splitlines() if l.startswith("DeepLearningClassifier: epochs")]
-    assert len(lines) >= 4 and "train logloss" in lines[-1] and "obs/s" in lines[-1]
+    lines = [part.split("\r")[-1] for part in err.split("\n") if part.strip()]
+    assert len(lines) == 1 and lines[0].startswith("DeepLearningClassifier: 100%")
+    assert "train logloss" in lines[0] and "2.00/2.00 epochs" in lines[0]
     DeepLearningClassifier(hidden=[4], epochs=2, seed=1, quiet_mode=True).fit(X, y)
-    assert "DeepLearningClassifier:" not in capsys.readouterr().err
+    assert "DeepLearningClassifier" not in capsys.readouterr().err
 
 
 def test_progress_bar_in_a_notebook_follows_epochs():
     from dask_deeplearn.training.progress import ProgressReporter
 
     rep = ProgressReporter("M", 4.0, notebook=True)
-    hist = pd.DataFrame({"epochs": [0.0, 2.5]})
+    hist = pd.DataFrame({"epochs": [0.0, 2.5], "training_logloss": [np.nan, 0.3]})
     rep(hist, "epochs 2.50 | iter 1 | 100 obs/s | train logloss 0.3")
     assert rep._bar.n == 2.5 and rep._bar.total == 4.0
     assert "train logloss 0.3" in str(rep._bar.postfix)
+    rep.worker_progress(3.0)
+    assert rep._bar.n == 3.0
     rep.close()
     assert rep._bar is None
 
