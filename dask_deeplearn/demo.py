@@ -13,26 +13,26 @@ import argparse
 import time
 
 import dask.dataframe as dd
-import pandas as pd
 from distributed import Client
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 
 from . import DeepLearningClassifier, DeepLearningRegressor, presets
+from ._display import history_text, wrap_words
 from .distributed import embedded_cluster
 
 
 def _show(title: str, model, X_test, y_test) -> None:
-    with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.float_format", "{:.5g}".format):
-        print(f"\n=== {title} ===")
-        print(model.summary_)
-        print(f"stopped by: {model.stop_reason_}, {model.epochs_:.2f} epochs, "
-              f"{model.n_iter_} iterations, {model.run_time_:.1f} s")
-        print("\nScoring history:")
-        print(model.scoring_history_.drop(columns=["timestamp"]).to_string(index=False))
-        print("\nTest metrics:")
-        print(model.model_performance(X_test, y_test))
+    # every line at most 100 characters: the history without its empty columns, in
+    # blocks of columns each led by ``epochs``
+    print(f"\n=== {title} ===")
+    print(wrap_words(model.summary_))
+    print(f"stopped by: {model.stop_reason_}, {model.epochs_:.2f} epochs, "
+          f"{model.n_iter_} iterations, {model.run_time_:.1f} s")
+    print("\nScoring history:")
+    print(history_text(model.scoring_history_))
+    print("\nTest metrics:")
+    print(model.model_performance(X_test, y_test))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
                 validation_data=(valid[features], valid["target"]), client=client)
         _show("Digits: DeepLearningClassifier on Dask (fast preset, validation frame)",
               clf, X_te, y_te)
-        print(f"rows per worker: {clf.worker_rows_}")
+        print(wrap_words(f"rows per worker: {clf.worker_rows_}"))
         print(f"test accuracy: {clf.score(X_te, y_te):.4f}")
 
         X, y = load_diabetes(return_X_y=True, as_frame=True)

@@ -29,15 +29,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     model = _load(args.model)
     output = Path(args.output)
     if args.format == "java":
-        written = model.export_java(output, class_name=args.class_name)
+        from ..export.java import export_java
+
+        written = export_java(model, output, class_name=args.class_name)
     elif args.format == "mojo":
-        written = model.download_mojo(str(output))
+        from ..export.mojo import download_mojo
+
+        written = download_mojo(model, str(output))
     else:
+        from ..export.python import export_python
+
         if output.is_dir():
             output = output / "scorer.py"
         elif not output.parent.is_dir():
             raise CLIError(f"cannot write {output}: directory {output.parent} does not exist")
-        written = model.export_python(output)
+        written = export_python(model, output)
     print(written)
     return 0
 
@@ -54,29 +60,35 @@ def cmd_info(args: argparse.Namespace) -> int:
     int
         The exit code.
     """
+    from .._display import wrap_words
+    from ..inspection import summary_title
     from ..io import input_columns
 
     model = _load(args.model)
     out = sys.stdout
-    task = model.task_
+    task = model.task
+    # H2O's summary line without its "predicting <response>, " (the Response row says it)
+    network = summary_title(model.state, model.params, model.data_info, model.n_classes)
+    network = network.removeprefix(f"predicting {model.data_info.response}, ")
     rows = [
-        ("Model", type(model).__name__),
+        ("Model", model.estimator),
         ("File", str(Path(args.model))),
         ("Task", task),
-        ("Distribution", model.distribution_),
-        ("Network", model.summary_),
-        ("Layers", " -> ".join(str(u) for u in model.state_.spec.units)
-         + f" ({model.params_.get('activation')})"),
-        ("Response", getattr(model, "response_column_", None) or "(array)"),
+        ("Distribution", model.distribution),
+        ("Network", network),
+        ("Layers", " -> ".join(str(u) for u in model.state.spec.units)
+         + f" ({model.params.get('activation')})"),
+        ("Response", model.response_column or "(array)"),
         ("Input columns", ", ".join(input_columns(model))),
     ]
     if task == "classification":
-        rows.append(("Classes", ", ".join(str(c) for c in model.classes_)))
-    rows += [("Epochs", f"{float(model.epochs_):g}"),
-             ("Stop reason", model.stop_reason_ or "(completed the requested epochs)")]
+        rows.append(("Classes", ", ".join(str(c) for c in model.classes)))
+    rows += [("Epochs", f"{float(model.epochs):g}"),
+             ("Stop reason", model.stop_reason or "(completed the requested epochs)")]
     width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key + ':':<{width + 1}} {value}", file=out)
+    for key, value in rows:  # long values wrap under themselves: lines of <= 100 characters
+        print(wrap_words(f"{key + ':':<{width + 1}} {value}", indent=" " * (width + 2)),
+              file=out)
     print(f"\nScoring history (last {HISTORY_TAIL} rows):", file=out)
     print(_history_tail(model), file=out)
     _print_metrics(model, out)

@@ -82,14 +82,22 @@ def _as_categorical(frame: Any, columns: Sequence[str]) -> Any:
     return frame
 
 
+#: the estimator classes a model file may name, each with the rule its binomial labels
+#: follow (as the classes' own ``_label_rule``): the commands that only read a model load
+#: it as a FittedModel, without scikit-learn or the trainer
+LABEL_RULES = {"DeepLearningClassifier": "argmax", "DeepLearningRegressor": "argmax",
+               "DeepLearningEstimator": "threshold", "DeepLearningAutoEncoder": "threshold"}
+
+
 def _load(path: str | os.PathLike) -> Any:
-    """Load a saved model, with a one-line error for a missing path."""
-    from ..estimators import load_model
+    """Read a saved model as a :class:`~dask_deeplearn.model.FittedModel`, with a one-line
+    error for a missing path (numpy, pandas and the forward pass: no scikit-learn)."""
+    from ..io.model_files import read_model
 
     p = Path(path)
     if not p.exists():
         raise CLIError(f"model {p} does not exist")
-    return load_model(p)
+    return read_model(p, estimators=LABEL_RULES, stacklevel=2)
 
 
 def _safe_to_replace(path: Path) -> None:

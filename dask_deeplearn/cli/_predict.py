@@ -12,12 +12,15 @@ from ._files import _check_columns, _data_kind, _load, _read_pandas, _safe_to_re
 
 
 def _predict_frame(model: Any, frame: Any) -> Any:
-    """H2O-style prediction frame of a pandas frame, for any estimator class."""
-    from ..estimators import DeepLearningEstimator
+    """H2O-style prediction frame of a pandas frame (a FittedModel of any estimator class):
+    what the estimator's ``predict`` gives, as ``score_parquet`` scores each partition."""
+    from ..io import input_columns
+    from ..scorer import Scorer
 
-    if isinstance(model, DeepLearningEstimator):
-        return model.predict(frame)
-    return model._predict_pandas(frame, "h2o")
+    # H2O's predict of an autoencoder is its reconstruction
+    kind = ("reconstruction" if model.task == "autoencoder"
+            and model.estimator == "DeepLearningEstimator" else "h2o")
+    return Scorer.from_fitted(model).predict_pandas(frame[input_columns(model)], kind)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

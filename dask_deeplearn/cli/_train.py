@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._display import wrap_words
 from ._cluster import _client
 from ._files import _as_categorical, _check_columns, _read_dask, _read_pandas, _safe_to_replace
 from ._params import _model_params
@@ -61,7 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     client=client)
     saved = model.save(args.output, force=args.overwrite)
     out = sys.stdout
-    print(f"Model: {type(model).__name__} ({model.summary_})", file=out)
+    print(wrap_words(f"Model: {type(model).__name__} ({model.summary_})"), file=out)
     print(f"Model key: {model.model_id}", file=out)
     print(f"Scoring history (last {HISTORY_TAIL} rows):", file=out)
     print(_history_tail(model), file=out)

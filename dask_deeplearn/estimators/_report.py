@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from .._display import history_frame, narrow_table, wrap_words
+
 __all__ = ["report_items", "report_text", "report_html"]
 
 #: rows of the scoring history (its last ones) and of the variable importances (the first)
@@ -60,7 +62,8 @@ def report_items(model: Any) -> list[tuple[str, Any]]:
         items.append(("table", ("Cross-Validation Metrics Summary:", cv_summary)))
     history = model.scoring_history_
     if len(history):
-        shown = history.tail(HISTORY_TAIL)
+        # printed without the timestamp and the columns that hold no value, short headers
+        shown = history_frame(history).tail(HISTORY_TAIL)
         more = f" (last {len(shown)} of {len(history)} rows)" if len(shown) < len(history) else ""
         items.append(("table", (f"Scoring History:{more}", shown)))
     if bool(model.params_.get("variable_importances", True)):
@@ -72,19 +75,20 @@ def report_items(model: Any) -> list[tuple[str, Any]]:
 
 
 def _table_text(table: pd.DataFrame) -> str:
-    with pd.option_context("display.max_columns", None, "display.width", 200):
-        return table.to_string()
+    # at most 100 characters a line: wide tables in blocks of columns, each led by the
+    # index (and by ``epochs`` in the scoring history)
+    return narrow_table(table, key=[c for c in ("epochs",) if c in table.columns])
 
 
 def report_text(model: Any) -> str:
-    """The report as text (what ``print(model)`` shows)."""
+    """The report as text (what ``print(model)`` shows), no line over 100 characters."""
     blocks = []
     for kind, value in report_items(model):
         if kind == "text":
             blocks.append("\n".join(value))
         else:
             title, table = value
-            blocks.append(f"{title}\n{_table_text(table)}")
+            blocks.append(f"{wrap_words(title)}\n{_table_text(table)}")
     return "\n\n".join(blocks)
 
 

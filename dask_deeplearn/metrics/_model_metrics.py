@@ -8,6 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._display import narrow_table
+
 __all__ = [
     "ModelMetrics",
     "STOPPING_METRIC_DIRECTION",
@@ -357,7 +359,8 @@ class ModelMetrics:
                 lines.append(f"Confusion Matrix (Act/Pred) for max f1 @ threshold = {fmt(self.max_f1_threshold)}:")
             else:
                 lines.append("Confusion Matrix: Row labels: Actual class; Column labels: Predicted class")
-            lines.append(self.confusion_matrix.to_string())
+            # at most 100 characters a line: many classes wrap into blocks of columns
+            lines.append(narrow_table(self.confusion_matrix, na_rep="NaN", float_format=".5g"))
         if self.hit_ratios is not None:
             lines.append("")
             lines.append(f"Top-{len(self.hit_ratios)} Hit Ratios:")

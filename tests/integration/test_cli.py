@@ -112,7 +112,8 @@ def test_train_into_a_folder_writes_the_generated_model_id(work, tmp_path):
 def test_train_from_csv(work):
     assert work["rc"] == 0, work["err"]
     out = work["out"]
-    assert "Scoring history" in out and "training_logloss" in out
+    assert "Scoring history" in out and "train_logloss" in out  # short headers
+    assert max(len(line) for line in out.splitlines()) <= 100
     assert "Training metrics:" in out and "ModelMetricsBinomial" in out
     assert "Validation metrics:" in out
     assert f"Model saved to {work['model']}" in out
@@ -136,6 +137,39 @@ def test_info(work, capsys):
                  "Input columns: num, cat", "Classes:       no, yes", "Epochs:        2",
                  "Stop reason", "Scoring history", "Training metrics:", "Validation metrics:"):
         assert text in out, text
+    assert "ModelMetricsBinomial" in out and "valid_logloss" in out
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+
+
+def test_info_predict_and_export_load_no_sklearn_numba_free_cli_import(work, tmp_path):
+    # a fresh interpreter: the command module imports neither scikit-learn, Numba nor
+    # distributed; the commands that only read a model never import scikit-learn
+    probe = ("import sys, runpy; sys.argv = ['dask-deeplearn'] + sys.argv[1:]\n"
+             "import dask_deeplearn.cli\n"
+             "early = [m for m in ('sklearn', 'numba', 'distributed', 'pandas') "
+             "if m in sys.modules]\n"
+             "code = dask_deeplearn.cli.main(sys.argv[1:])\n"
+             "print('EARLY', early, 'SKLEARN', 'sklearn' in sys.modules, file=sys.stderr)\n"
+             "sys.exit(code)")
+    commands = {
+        "info": ["info", "--model", str(work["model"])],
+        "predict": ["predict", "--model", str(work["model"]), "--input",
+                    str(work["dir"] / "test.csv"), "--output", str(tmp_path / "p.csv")],
+        "export": ["export", "--model", str(work["model"]), "--format", "python",
+                   "--output", str(tmp_path / "s.py")],
+    }
+    for name, argv in commands.items():
+        proc = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True,
+                              text=True, timeout=300, cwd=REPO)
+        assert proc.returncode == 0, (name, proc.stderr[-2000:])
+        assert "EARLY [] SKLEARN False" in proc.stderr, (name, proc.stderr[-2000:])
+
+
+def test_cli_label_rules_are_the_estimator_classes_own():
+    from dask_deeplearn.cli._files import LABEL_RULES
+    from dask_deeplearn.estimators._load import _estimator_classes
+
+    assert LABEL_RULES == {name: cls._label_rule for name, cls in _estimator_classes().items()}
 
 
 def test_train_regression_quiet_and_yaml(work, tmp_path, capsys):

@@ -20,6 +20,17 @@ def test_demo_trains_on_an_embedded_cluster_and_prints_history_and_metrics():
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", text).group(1))
     r2 = float(re.search(r"test R\^2: (-?[0-9.]+)", text).group(1))
     assert accuracy > 0.9 and r2 > 0.3, text[-2000:]
+    # the whole output fits a terminal: no line (a progress bar's "\r" updates counted as
+    # lines of their own) over 100 characters, on either stream. Dask's own log records
+    # ("<time> - distributed.nanny - WARNING - ..." when a loaded machine is slow to stop a
+    # worker) are in Dask's format and not counted.
+    dask_log = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ - distributed\.")
+    for name, stream in (("stdout", out.stdout), ("stderr", out.stderr)):
+        lines = [seg for line in stream.splitlines() for seg in line.split("\r")]
+        wide = [seg for seg in lines if len(seg) > 100 and not dask_log.match(seg)]
+        assert not wide, f"{name}: {len(wide)} lines over 100 characters, e.g. {wide[0]!r}"
+    # the scoring history is printed without its empty columns and timestamp
+    assert "timestamp" not in text and "train_auc" not in text and "valid_err" in text
 
 
 def test_demo_help_and_bad_arguments():
