@@ -36,6 +36,7 @@ __all__ = [
     "varimp_table",
     "summary_table",
     "summary_title",
+    "constant_inputs",
     "SUMMARY_COLUMNS",
     "VARIMP_COLUMNS",
 ]
@@ -250,6 +251,54 @@ def varimp_table(importances: np.ndarray, data_info: Any, aggregate: bool = Fals
     order = [c for c in data_info.used_columns if c in sums]
     order += [c for c in sums if c not in set(order)]
     return _finish(order, np.array([sums[c] for c in order], dtype=np.float64))
+
+
+def constant_inputs(data_info: Any, aggregate: bool = False) -> list[Any]:
+    """The inputs whose value never changed in training (what a varimp plot can hide).
+
+    With ``ignore_const_cols=True`` (the default) constant columns are dropped before
+    training and never reach the network; with ``ignore_const_cols=False`` they stay.
+    Their weights then only move through regularisation, so their importance reflects
+    the random initial weights, not the data. Constant inputs are: a numeric input whose
+    training SD was 0 (or undefined), the NA slot of a categorical that had no missing
+    value in training (its importance is 0, as in H2O), and the only level of a
+    categorical with one level and no missing value. Near-constant inputs (a border pixel
+    that is non-zero in a few images) vary, so they are not in this list.
+
+    Parameters
+    ----------
+    data_info : DataInfo
+        The fitted preprocessing plan.
+    aggregate : bool, default=False
+        False: expanded input names (``data_info.input_names``). True: original columns
+        all of whose inputs are constant (the rows of ``varimp_table(aggregate=True)``).
+
+    Returns
+    -------
+    list
+        Names in input order.
+    """
+    names = list(data_info.input_names)
+    constant = np.zeros(len(names), dtype=bool)
+    sd = np.asarray(data_info.num_sd, dtype=np.float64)
+    first_num = len(names) - len(data_info.num_columns)
+    constant[first_num:] = ~(sd > 0)  # 0 or NaN
+    if not data_info.hashing:
+        constant[_na_slots_never_seen(data_info)] = True
+        offs = np.asarray(data_info.cat_offsets, dtype=np.int64)
+        seen = getattr(data_info, "cat_na_seen", None) or {}
+        for i, c in enumerate(data_info.cat_columns):
+            if offs[i + 1] - offs[i] == 2 and len(data_info.cat_levels[c]) == 1 \
+                    and not seen.get(c, True):
+                constant[offs[i]] = True
+    if not aggregate:
+        return [n for n, const in zip(names, constant) if const]
+    if data_info.hashing:  # varimp_table refuses to aggregate a hashed layout
+        return []
+    every: dict[Any, bool] = {}
+    for src, const in zip(_input_sources(data_info), constant):
+        every[src] = every.get(src, True) and bool(const)
+    return [c for c in data_info.used_columns if every.get(c, False)]
 
 
 # --------------------------------------------------------------------------- summary

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["plot_scoring_history", "plot_varimp", "plot_anomaly", "scoring_history_metrics",
-           "PlotResult"]
+           "rescored_rows", "PlotResult"]
 
 _ANOMALY_COLUMN = "Reconstruction.MSE"
 
@@ -132,6 +132,34 @@ def _duration_seconds(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype(str).str.split().str[0], errors="coerce")
 
 
+def rescored_rows(history: pd.DataFrame) -> np.ndarray:
+    """Which rows re-score another model at the point of the row before them.
+
+    With ``overwrite_with_best_model`` (H2O's default) training ends by putting back the
+    best model scored and appending its metrics as a last row with the same
+    ``iterations`` and ``samples`` as the row before (the epochs count what was trained
+    in all). Joined to the line, that row would draw a vertical jump at the last epoch;
+    :func:`plot_scoring_history` marks it instead.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A scoring history; without ``iterations`` and ``samples`` columns no row is
+        a re-scoring.
+
+    Returns
+    -------
+    ndarray of bool, one per row
+    """
+    cols = {str(c).lower(): c for c in history.columns}
+    out = np.zeros(len(history), dtype=bool)
+    if len(history) < 2 or "iterations" not in cols or "samples" not in cols:
+        return out
+    keys = history[[cols["iterations"], cols["samples"]]].to_numpy()
+    out[1:] = (keys[1:] == keys[:-1]).all(axis=1)
+    return out
+
+
 def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = None,
                          timestep: str = "epochs") -> Any:
     """Plot a metric of the scoring history against epochs (training and validation).
@@ -142,7 +170,9 @@ def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = 
         Scoring history as the training loop builds it: an ``epochs`` column and
         ``training_<metric>`` / ``validation_<metric>`` columns (``rmse``, ``deviance``,
         ``mae``, ``r2``, ``logloss``, ``auc``, ``pr_auc``, ``lift``,
-        ``classification_error``...).
+        ``classification_error``...). A last row that re-scores the best model at the
+        point of the row before it (``overwrite_with_best_model``, see
+        :func:`rescored_rows`) is drawn as a star marker, not joined to the line.
     metric : str, default="AUTO"
         Case-insensitive metric name (``"logloss"``, ``"RMSE"``, ``"MSE"``...). ``MSE`` is
         drawn as ``RMSE**2`` when the history has no MSE column. AUTO picks ``logloss``
@@ -192,10 +222,17 @@ def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = 
          else pd.to_numeric(history[cols[timestep]], errors="coerce").astype(float))
     ax = _axes(ax)
     label = _LABELS.get(key, key)
-    if train is not None:
-        ax.plot(x.to_numpy(), train.to_numpy(), marker="o", markersize=3, label=f"Training {label}")
-    if valid is not None:
-        ax.plot(x.to_numpy(), valid.to_numpy(), marker="o", markersize=3, label=f"Validation {label}")
+    rescored = rescored_rows(history)
+    for values, name in ((train, "Training"), (valid, "Validation")):
+        if values is None:
+            continue
+        xs, ys = x.to_numpy(), values.to_numpy()
+        (line,) = ax.plot(xs[~rescored], ys[~rescored], marker="o", markersize=3,
+                          label=f"{name} {label}")
+        if rescored.any():
+            ax.plot(xs[rescored], ys[rescored], linestyle="none", marker="*", markersize=11,
+                    color=line.get_color(), markeredgecolor="black", markeredgewidth=0.6,
+                    label=f"{name} {label}, best model (final)")
     ax.set_xlabel(_TIMESTEPS[timestep])
     ax.set_ylabel(label)
     ax.set_title(f"Scoring history: {label}")
@@ -204,7 +241,8 @@ def plot_scoring_history(history: pd.DataFrame, metric: str = "AUTO", ax: Any = 
     return ax
 
 
-def plot_varimp(table: pd.DataFrame, n: int = 20, ax: Any = None) -> Any:
+def plot_varimp(table: pd.DataFrame, n: int = 20, ax: Any = None,
+                exclude: Any = None) -> Any:
     """Horizontal bar chart of the ``n`` largest scaled importances (largest at the top).
 
     Parameters
@@ -216,6 +254,10 @@ def plot_varimp(table: pd.DataFrame, n: int = 20, ax: Any = None) -> Any:
         Number of variables shown.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is created when None.
+    exclude : collection of variable names, optional
+        Variables left out of the chart (e.g.
+        :func:`dask_deeplearn.inspection.constant_inputs`); the scaled importances
+        shown stay those of the table.
 
     Returns
     -------
@@ -233,6 +275,11 @@ def plot_varimp(table: pd.DataFrame, n: int = 20, ax: Any = None) -> Any:
         raise ValueError(f"The importance table has no column(s) {missing}.")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}.")
+    if exclude is not None:
+        if isinstance(exclude, (str, bytes)):
+            raise ValueError(f"exclude must be a collection of variable names, not the "
+                             f"single string {exclude!r}; pass [{exclude!r}].")
+        table = table[~table["variable"].isin(list(exclude))]
     vals = table["scaled_importance"].to_numpy(dtype=float)
     order = np.argsort(-vals, kind="stable")[: int(n)]
     names = [str(table["variable"].iloc[i]) for i in order]

@@ -281,6 +281,24 @@ class FittedMixin:
             return map_predict(scorer, frame, kind, scorer.meta(kind))
         return None
 
+    def _predict_like(self, X: Any, kind: str) -> Any:
+        """:meth:`_predict_any`, as a Dask Array when ``X`` is one (rows chunked as ``X``).
+
+        A Dask DataFrame in gives a Dask DataFrame / Series (index kept); a Dask Array
+        gives a Dask Array, 1-D for labels and values, ``(rows, classes)`` for
+        probabilities, with the input's row chunks (unknown sizes stay unknown).
+        """
+        lazy = self._predict_any(X, kind)
+        if lazy is None or not _is_dask(X):
+            return lazy
+        import dask.array as da
+
+        if not isinstance(X, da.Array):
+            return lazy
+        rows = X.chunks[0]
+        known = all(not np.isnan(n) for n in rows)
+        return lazy.to_dask_array(lengths=list(rows) if known else None)
+
     def _partial_pandas(self, frame: pd.DataFrame) -> Any:
         """Metric partial of one pandas frame holding the response (None when empty)."""
         return self._scorer().partial(frame)

@@ -276,6 +276,48 @@ def _attach_dask(frame: Any, columns: dict[str, Any]) -> Any:
                                 align_dataframes=False)
 
 
+#: what ``X`` (a frame argument) may be, for the error refusing anything else
+_ACCEPTED = ("a numpy array or array-like, a SciPy sparse matrix, a pandas DataFrame or "
+             "Series, a Dask DataFrame, Series or Array, or a polars DataFrame, LazyFrame "
+             "or Series")
+
+
+def _unsupported(X: Any) -> DataError:
+    return _ValueTypeError(f"X is a {type(X).__module__}.{type(X).__qualname__}, which is "
+                           f"not a data set; X must be {_ACCEPTED}.")
+
+
+def _from_polars(X: Any) -> Any:
+    """A polars DataFrame / Series as pandas (a LazyFrame collected first); else ``X``.
+
+    polars converts through Arrow (pyarrow is a dependency): numbers keep their dtypes,
+    strings stay strings, ``Enum`` columns become pandas categoricals in the Enum's level
+    order and ``Categorical`` ones (whose levels have no declared order) categoricals with
+    sorted levels, as ``astype("category")`` of the strings would give.
+    """
+    module = type(X).__module__
+    if not (module == "polars" or module.startswith("polars.")):
+        return X
+    kind = type(X).__name__
+    if kind == "LazyFrame":
+        X = X.collect()
+        kind = type(X).__name__
+    if kind not in ("DataFrame", "Series"):
+        raise _unsupported(X)
+    unordered = [name for name, dtype in (X.schema.items() if kind == "DataFrame"
+                                          else [(X.name, X.dtype)])
+                 if type(dtype).__name__ == "Categorical"]
+    out = X.to_pandas()
+    for name in unordered:
+        col = out[name] if kind == "DataFrame" else out
+        col = col.cat.reorder_categories(sorted(col.cat.categories))
+        if kind == "DataFrame":
+            out[name] = col
+        else:
+            out = col
+    return out
+
+
 def as_frame(X: Any, *, n_features: int | None = None,
               owner: str = "the model") -> tuple[pd.DataFrame, bool]:
     """pandas (or Dask) frame of ``X`` and whether ``X`` had its own column names.
@@ -285,7 +327,11 @@ def as_frame(X: Any, *, n_features: int | None = None,
     densified (after a memory check). Raises DataError (a ValueError) for 1-D or 3-D
     arrays, a wrong number of columns (``n_features``), complex values, and a
     TypeError-compatible DataError for cells that are neither numbers nor strings.
+    A polars DataFrame or Series is converted with ``to_pandas()`` (a LazyFrame is
+    collected first); an object that is none of these and no array-like is refused
+    naming its type and what is accepted.
     """
+    X = _from_polars(X)
     if _is_dask(X):
         import dask.array as da
         import dask.dataframe as dd
@@ -320,7 +366,11 @@ def as_frame(X: Any, *, n_features: int | None = None,
             )
         arr = X.toarray()
     else:
+        if isinstance(X, (dict, str, bytes)):
+            raise _unsupported(X)
         arr = np.asarray(X)
+        if arr.ndim == 0 and arr.dtype == object:
+            raise _unsupported(X)
     _check_2d(arr.shape, n_features, owner)
     _check_not_complex(arr, "X")
     frame = pd.DataFrame(arr, columns=[f"C{i + 1}" for i in range(arr.shape[1])])
@@ -336,9 +386,9 @@ def response_vector(y: Any, n_rows: int, *, task: str | None = None,
 
     A column vector is accepted with scikit-learn's DataConversionWarning. For a
     classifier a continuous ``y`` is refused ("Unknown label type"); for a regressor
-    an object ``y`` holding numbers becomes float64.
+    an object ``y`` holding numbers becomes float64. A polars Series is read as pandas.
     """
-    yv = np.asarray(y)
+    yv = np.asarray(_from_polars(y))
     if yv.ndim == 2 and yv.shape[1] == 1:
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please change "

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..inspection import gedeon_importances, summary_table, varimp_table
+from ..inspection import constant_inputs, gedeon_importances, summary_table, varimp_table
 
 __all__ = ["InspectionMixin"]
 
@@ -129,7 +130,8 @@ class InspectionMixin:
         ax.set_title(f"{type(self).__name__}: {ax.get_title()}")
         return ax
 
-    def plot_varimp(self, n: int = 20, ax: Any = None, aggregate: bool = False) -> Any:
+    def plot_varimp(self, n: int = 20, ax: Any = None, aggregate: bool = False,
+                    hide_constant: bool = True) -> Any:
         """Horizontal bar chart of the ``n`` most important variables.
 
         Parameters
@@ -140,6 +142,11 @@ class InspectionMixin:
             Axes to draw on; a new figure is created when None.
         aggregate : bool, default=False
             Aggregate one-hot levels into their original column (see :meth:`varimp`).
+        hide_constant : bool, default=True
+            Leave out the inputs that were constant in training
+            (:func:`dask_deeplearn.inspection.constant_inputs`: kept in the network with
+            ``ignore_const_cols=False``, their importance only reflects the initial
+            weights). The scaled importances of the others are unchanged.
 
         Returns
         -------
@@ -154,7 +161,10 @@ class InspectionMixin:
         ImportError
             matplotlib is not installed.
         """
+        if not isinstance(hide_constant, (bool, np.bool_)):
+            raise ValueError(f"hide_constant must be True or False; got {hide_constant!r}.")
         table = self.varimp(aggregate=aggregate, use_pandas=True)
         from ..plotting import plot_varimp
 
-        return plot_varimp(table, n=n, ax=ax)
+        hidden = constant_inputs(self.data_info_, aggregate=aggregate) if hide_constant else None
+        return plot_varimp(table, n=n, ax=ax, exclude=hidden)

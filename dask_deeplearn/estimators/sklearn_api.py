@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,14 @@ from ..exceptions import DataError, InvalidParameterError
 from ._base import _RESPONSE, _WEIGHT, DeepLearningBase, _attach_dask, _is_dask, with_h2o_parameters
 
 __all__ = ["DeepLearningClassifier", "DeepLearningRegressor"]
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import dask.dataframe as dd
+
+#: what predict returns: numpy for in-memory input, a Dask Array for a Dask Array, a
+#: Dask Series for a Dask DataFrame (predict_proba: a Dask DataFrame)
+Predictions = Union[np.ndarray, "da.Array", "dd.Series", "dd.DataFrame"]
 
 
 def _unique_labels(values: Any) -> np.ndarray:
@@ -303,25 +311,27 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
 
     _task = "classification"
 
-    def predict_proba(self, X: Any) -> Any:
+    def predict_proba(self, X: Any) -> Predictions:
         """Class probabilities.
 
         Parameters
         ----------
-        X : array-like, pandas.DataFrame or Dask collection of shape (n_samples, n_features)
+        X : array-like, pandas.DataFrame, polars frame or Dask collection of shape \
+(n_samples, n_features)
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes), float64
-            For Dask input: a lazy Dask DataFrame with one column per class (named by the
-            class label) and the input's index.
+            For a Dask DataFrame: a lazy Dask DataFrame with one column per class (named
+            by the class label) and the input's index. For a Dask Array: a lazy float64
+            Dask Array of shape (n_samples, n_classes) with the input's row chunks.
         """
-        lazy = self._predict_any(X, "proba")
+        lazy = self._predict_like(X, "proba")
         if lazy is not None:
             return lazy
         return self._raw_predict(self._scoring_frame(X))
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> Predictions:
         """Class labels: ``classes_[argmax(predict_proba(X))]``, for two classes too.
 
         scikit-learn's contract (``score``, ``GridSearchCV`` and every search's default
@@ -334,14 +344,16 @@ class DeepLearningClassifier(ClassifierMixin, _SklearnMixin):
 
         Parameters
         ----------
-        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        X : array-like, pandas.DataFrame, polars frame or Dask collection of shape \
+(n_samples, n_features)
 
         Returns
         -------
         ndarray of shape (n_samples,)
-            For Dask input: a lazy Dask Series named ``predict`` with the input's index.
+            For a Dask DataFrame: a lazy Dask Series named ``predict`` with the input's
+            index. For a Dask Array: a lazy 1-D Dask Array with the input's row chunks.
         """
-        lazy = self._predict_any(X, "label")
+        lazy = self._predict_like(X, "label")
         if lazy is not None:
             return lazy
         return self._labels(self.predict_proba(X))
@@ -388,19 +400,22 @@ class DeepLearningRegressor(RegressorMixin, _SklearnMixin):
 
     _task = "regression"
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> Predictions:
         """Predicted response in original units (de-standardised, inverse link applied).
 
         Parameters
         ----------
-        X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        X : array-like, pandas.DataFrame, polars frame or Dask collection of shape \
+(n_samples, n_features)
 
         Returns
         -------
         ndarray of shape (n_samples,), float64
-            For Dask input: a lazy Dask Series named ``predict`` with the input's index.
+            For a Dask DataFrame: a lazy Dask Series named ``predict`` with the input's
+            index. For a Dask Array: a lazy 1-D float64 Dask Array with the input's row
+            chunks.
         """
-        lazy = self._predict_any(X, "value")
+        lazy = self._predict_like(X, "value")
         if lazy is not None:
             return lazy
         return self._raw_predict(self._scoring_frame(X))

@@ -20,11 +20,16 @@ from matplotlib.axes import Axes  # noqa: E402
 
 from dask_deeplearn import DeepLearningClassifier, DeepLearningRegressor  # noqa: E402
 from dask_deeplearn.estimators._inspect import InspectionMixin  # noqa: E402
-from dask_deeplearn.inspection import gedeon_importances, varimp_table  # noqa: E402
+from dask_deeplearn.inspection import (  # noqa: E402
+    constant_inputs,
+    gedeon_importances,
+    varimp_table,
+)
 from dask_deeplearn.plotting import (  # noqa: E402
     plot_anomaly,
     plot_scoring_history,
     plot_varimp,
+    rescored_rows,
     scoring_history_metrics,
 )
 
@@ -201,3 +206,88 @@ def test_missing_matplotlib_message(monkeypatch: pytest.MonkeyPatch) -> None:
         plot_anomaly(np.ones(3))
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_scoring_history(history_with_validation())
+
+
+# --------------------------------------------------------------------------- best-model row
+def _lines(ax: Axes) -> dict[str, object]:
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_the_best_model_row_is_a_marker_not_a_vertical_jump_of_the_line() -> None:
+    history = pd.DataFrame({
+        "epochs": [1.0, 2.0, 3.0, 3.0],
+        "iterations": [1, 2, 3, 3],
+        "samples": [100.0, 200.0, 300.0, 300.0],
+        "training_logloss": [0.9, 0.5, 0.7, 0.5],
+        "validation_logloss": [1.0, 0.6, 0.8, 0.6],
+    })
+    np.testing.assert_array_equal(rescored_rows(history), [False, False, False, True])
+    lines = _lines(plot_scoring_history(history, "logloss"))
+    for name, best in (("Training", 0.5), ("Validation", 0.6)):
+        line = lines[f"{name} Log loss"]
+        xs = np.asarray(line.get_xdata(), dtype=float)
+        assert list(xs) == [1.0, 2.0, 3.0]          # one point per epoch: no jump back
+        marker = lines[f"{name} Log loss, best model (final)"]
+        assert list(marker.get_xdata()) == [3.0] and list(marker.get_ydata()) == [best]
+        assert marker.get_linestyle() == "None" and marker.get_color() == line.get_color()
+    # no such row: plain lines, nothing marked
+    lines = _lines(plot_scoring_history(history.iloc[:3], "logloss"))
+    assert set(lines) == {"Training Log loss", "Validation Log loss"}
+    assert not rescored_rows(history_with_validation()).any()   # no iterations column
+
+
+def test_a_fit_that_puts_back_its_best_model_plots_it_as_a_marker() -> None:
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(60, 20))
+    y = X[:, 0] + rng.normal(size=60)
+    Xv = rng.normal(size=(200, 20))
+    yv = Xv[:, 0] + rng.normal(size=200)
+    reg = _Regressor(hidden=[64, 64], epochs=100, seed=1, reproducible=True, quiet_mode=True,
+                     stopping_rounds=0).fit(X, y, validation_data=(Xv, yv))
+    assert "overwritten" in " ".join(reg.events_)
+    h = reg.scoring_history_
+    assert list(np.flatnonzero(rescored_rows(h))) == [len(h) - 1]
+    lines = _lines(reg.plot_scoring_history("deviance"))
+    xs = np.asarray(lines["Validation Deviance"].get_xdata(), dtype=float)
+    assert (np.diff(xs) > 0).all() and len(xs) == len(h) - 1
+    marker = lines["Validation Deviance, best model (final)"]
+    assert float(marker.get_ydata()[0]) == pytest.approx(h["validation_deviance"].iloc[1:-1].min())
+
+
+# --------------------------------------------------------------------------- constant inputs
+def test_varimp_plots_hide_inputs_that_were_constant_in_training(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    X["flat"] = 5.0                                     # constant: kept with ignore_const_cols=False
+    X["one"] = pd.Categorical(["only"] * 300)          # a categorical with one level
+    y = X["a"] - X["b"]
+    reg = _Regressor(hidden=[8], epochs=2, seed=1, reproducible=True, quiet_mode=True,
+                     ignore_const_cols=False).fit(X, y)
+    info = reg.data_info_
+    assert "flat" in info.used_columns
+    assert constant_inputs(info) == ["one.only", "one.missing(NA)", "flat"]   # input order
+    assert constant_inputs(info, aggregate=True) == ["flat", "one"]            # frame order
+
+    shown = {t.get_text() for t in reg.plot_varimp(n=50).get_yticklabels()}
+    assert shown == {"a", "b", "c"}
+    everything = {t.get_text() for t in reg.plot_varimp(n=50, hide_constant=False)
+                  .get_yticklabels()}
+    assert everything == set(info.input_names)
+    agg = {t.get_text() for t in reg.plot_varimp(n=50, aggregate=True).get_yticklabels()}
+    assert agg == {"a", "b", "c"}
+    # the scaled importances shown are the table's (not rescaled after hiding)
+    table = reg.varimp()
+    ax = reg.plot_varimp(n=50)
+    widths = {t.get_text(): b.get_width() for t, b in
+              zip(ax.get_yticklabels(), sorted(ax.patches, key=lambda b: -b.get_y()))}
+    for name, width in widths.items():
+        assert width == pytest.approx(table.set_index("variable").loc[name, "scaled_importance"])
+    save_png(ax, tmp_path / "varimp_hidden.png")
+    with pytest.raises(ValueError, match="hide_constant"):
+        reg.plot_varimp(hide_constant="yes")
+    with pytest.raises(ValueError, match="exclude"):
+        plot_varimp(table, exclude="flat")
+    # the default drops constant columns before training: nothing left to hide
+    dropped = _Regressor(hidden=[8], epochs=1, seed=1, quiet_mode=True).fit(X, y)
+    assert dropped.data_info_.used_columns == ["a", "b", "c"]
+    assert constant_inputs(dropped.data_info_) == []
