@@ -217,10 +217,17 @@ def _check_dtypes(task: str, dtypes: dict, candidates: list, response: Any, weig
 
 
 def _dask_stats(frame: Any, plan: _stats.StatsPlan, scheduler: Any) -> dict:
-    """The statistics of a Dask frame in one ``dask.compute``."""
+    """The statistics of a Dask frame in one ``dask.compute``.
+
+    The partials are computed by ``map_partitions``, so each is fused with whatever computes
+    its partition (column projections, the response attached to the features): one task
+    per partition, whose result is the small partial. The partitions themselves are not
+    stored as task results on the way (a worker would hold each and measure its size).
+    """
     import dask
 
-    parts = [dask.delayed(_stats.partition_stats)(p, plan) for p in frame.to_delayed()]
+    parts = frame.map_partitions(_stats.partition_stats, plan, meta=("stats", object),
+                                 enforce_metadata=False, align_dataframes=False).to_delayed()
     total = dask.delayed(_stats.combine_stats)(parts, plan)
     (stats,) = dask.compute(total, scheduler=scheduler)
     return stats
