@@ -217,11 +217,19 @@ def _check_dtypes(task: str, dtypes: dict, candidates: list, response: Any, weig
 
 
 def _dask_stats(frame: Any, plan: _stats.StatsPlan, scheduler: Any) -> dict:
-    """The statistics of a Dask frame in one ``dask.compute``."""
+    """The statistics of a Dask frame in one ``dask.compute``.
+
+    The tasks are named ``ddl-stats-...`` (what Dask's dashboard shows for them).
+    """
+    import uuid
+
     import dask
 
-    parts = [dask.delayed(_stats.partition_stats)(p, plan) for p in frame.to_delayed()]
-    total = dask.delayed(_stats.combine_stats)(parts, plan)
+    fit = uuid.uuid4().hex
+    parts = [dask.delayed(_stats.partition_stats)(p, plan, dask_key_name=f"ddl-stats-{fit}-{i}")
+             for i, p in enumerate(frame.to_delayed())]
+    total = dask.delayed(_stats.combine_stats)(parts, plan,
+                                               dask_key_name=f"ddl-stats-total-{fit}")
     (stats,) = dask.compute(total, scheduler=scheduler)
     return stats
 

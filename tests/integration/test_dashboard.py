@@ -294,6 +294,31 @@ def test_dask_status_page_is_served_beside_ours(dash_client):
     assert 'href="../status"' in ours  # the page links back to Dask's dashboard
 
 
+def _prefixes(dask_scheduler) -> list:
+    """The task prefixes (``key_split`` of the keys) the scheduler has seen."""
+    return sorted(dask_scheduler.task_prefixes)
+
+
+def test_task_prefixes_of_a_fit_read_as_its_stages(dash_client, digits):
+    """What the task stream and the Progress panel show of a fit: ``ddl-<stage>`` names
+    (no ``DataInfo``, ``dict``, ``ModelState`` or ``ddl_rows``), besides the user's own
+    input graph fused into the read."""
+    frame, cols = digits
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    before = set(dash_client.run_on_scheduler(_prefixes))
+    DeepLearningClassifier(hidden=[8], epochs=2, seed=2, quiet_mode=True, **FAST).fit(
+        ddf[cols], ddf["y"], client=dash_client, validation_data=(ddf[cols], ddf["y"]))
+    new = set(dash_client.run_on_scheduler(_prefixes)) - before
+    ours = {p for p in new if p.startswith("ddl-")}
+    assert {"ddl-read", "ddl-stats", "ddl-info", "ddl-params", "ddl-transform", "ddl-rows",
+            "ddl-prepare", "ddl-sample-train", "ddl-sample-valid", "ddl-model", "ddl-train",
+            "ddl-score-train", "ddl-score-valid"} <= ours, sorted(ours)
+    # the rest is the user's graph (from_pandas, the column selections) and the response
+    # attached to it, computed inside our read and transform tasks
+    assert new - ours <= {"frompandas", "getitem", "getitem-getitem", "assign_columns"}, \
+        sorted(new - ours)
+
+
 def test_the_embedded_cluster_serves_the_page():
     cluster = embedded_cluster(n_workers=1, threads_per_worker=1)
     with cluster, distributed.Client(cluster, set_as_default=False) as c:
