@@ -299,16 +299,20 @@ def _prefixes(dask_scheduler) -> list:
     return sorted(dask_scheduler.task_prefixes)
 
 
-def test_task_prefixes_of_a_fit_read_as_its_stages(dash_client, digits):
+def test_task_prefixes_of_a_fit_read_as_its_stages(digits):
     """What the task stream and the Progress panel show of a fit: ``ddl-<stage>`` names
     (no ``DataInfo``, ``dict``, ``ModelState`` or ``ddl_rows``), besides the user's own
     input graph fused into the read."""
     frame, cols = digits
     ddf = dd.from_pandas(frame, npartitions=2, sort=False)
-    before = set(dash_client.run_on_scheduler(_prefixes))
-    DeepLearningClassifier(hidden=[8], epochs=2, seed=2, quiet_mode=True, **FAST).fit(
-        ddf[cols], ddf["y"], client=dash_client, validation_data=(ddf[cols], ddf["y"]))
-    new = set(dash_client.run_on_scheduler(_prefixes)) - before
+    # (a scheduler of its own: it has seen no other test's tasks)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        before = set(client.run_on_scheduler(_prefixes))
+        DeepLearningClassifier(hidden=[8], epochs=2, seed=2, quiet_mode=True, **FAST).fit(
+            ddf[cols], ddf["y"], client=client, validation_data=(ddf[cols], ddf["y"]))
+        new = set(client.run_on_scheduler(_prefixes)) - before
     ours = {p for p in new if p.startswith("ddl-")}
     assert {"ddl-read", "ddl-stats", "ddl-info", "ddl-params", "ddl-transform", "ddl-rows",
             "ddl-prepare", "ddl-sample-train", "ddl-sample-valid", "ddl-model", "ddl-train",
