@@ -14,10 +14,10 @@ before the next fit starts, so every fit starts on 3 equally warm workers (and a
 not measured, on a new cluster pays the first-time costs of the scheduler and the driver). Moments (the
 key prefix, and the settings that make the moment happen):
 
-* setup: the first transform task (``ddl_transform-``, fused into the Parquet read);
+* setup: the first transform task (``ddl-transform-``, fused into the Parquet read);
 * calibration: the ``train_samples_per_iteration=-2`` auto-tuning iteration
   (``ddl-calibrate-``);
-* a training iteration: the third one (``ddl-train-iter-3-``);
+* a training iteration: the third one (``ddl-train-3-``);
 * a scoring task: the training-sample scoring of the third iteration
   (``ddl-score-train-3-``);
 * the final scoring: a score interval no fit reaches, so the only scoring is the final one
@@ -66,9 +66,9 @@ else:
 N_WORKERS = 3
 #: moment -> (key prefix whose first task on the victim kills it, settings for the moment)
 MOMENTS: dict[str, tuple[str, dict]] = {
-    "setup (transform)": ("ddl_transform-", {}),
+    "setup (transform)": ("ddl-transform-", {}),
     "calibration (-2)": ("ddl-calibrate-", {"train_samples_per_iteration": -2}),
-    "training iteration 3": ("ddl-train-iter-3-", {}),
+    "training iteration 3": ("ddl-train-3-", {}),
     "scoring task (iteration 3)": ("ddl-score-train-3-", {}),
     "final scoring": ("ddl-score-train-", {"score_each_iteration": False,
                                            "score_interval": 1e6}),

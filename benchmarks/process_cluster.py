@@ -140,7 +140,7 @@ class DieAt(distributed.WorkerPlugin):
     victim : str or None
         The worker's name (``--name``), e.g. ``"w0"``.
     prefix : str
-        A substring of the task key, e.g. ``"ddl-train-iter-3-"``.
+        A substring of the task key, e.g. ``"ddl-train-3-"``.
     """
 
     def __init__(self, victim: str | None, prefix: str, *, node: bool = False,

@@ -15,7 +15,7 @@
 
 from .backend import DaskBackend, average_states, plan_blocks
 from .cluster import connect, current_client, embedded_cluster, warm_up
-from .dashboard import dashboard_config, dashboard_env, page_url
+from .dashboard import dashboard_config, dashboard_env, dashboard_url, page_url
 from .session import as_dask, locked_workers, read_once, training_session
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "warm_up",
     "dashboard_config",
     "dashboard_env",
+    "dashboard_url",
     "page_url",
     "as_dask",
     "locked_workers",

@@ -50,7 +50,8 @@ PAGE = r"""<!DOCTYPE html>
   .nodata { color: var(--muted); padding: 90px 0; text-align: center; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eef1f4;
-           white-space: nowrap; }
+           white-space: normal; overflow-wrap: anywhere; vertical-align: top; }
+  .kv { table-layout: fixed; }
   th { color: var(--muted); font-weight: 600; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   .kv td:first-child { color: var(--muted); width: 38%; }
@@ -63,6 +64,8 @@ PAGE = r"""<!DOCTYPE html>
   .progress-line { display: flex; align-items: center; gap: 10px; margin: 0 0 10px; }
   .progress-line .bar { flex: 1; height: 14px; }
   .reason { color: var(--muted); }
+  header .reason { color: #d5dde5; }
+  header a { color: #cfe3f5; }
   .scroll { max-height: 260px; overflow: auto; }
   .error-msg { color: #c53030; }
 </style>
@@ -74,6 +77,7 @@ PAGE = r"""<!DOCTYPE html>
   <span id="fit-badge" class="badge"></span>
   <span id="fit-reason" class="reason"></span>
   <span id="updated" class="updated"></span>
+  <a id="dask-link" href="../status">Dask dashboard</a>
 </header>
 <main>
   <div id="empty" class="empty" hidden>No fit yet. A fit on this cluster
@@ -92,6 +96,10 @@ PAGE = r"""<!DOCTYPE html>
       <div class="card"><h2>Workers</h2><div id="workers"></div>
         <h2 style="margin-top:12px">Scoring history (last rows)</h2>
         <div id="history" class="scroll"></div></div>
+    </div>
+    <div class="row">
+      <div class="card"><h2>Layers</h2><div id="layers"></div>
+        <h2 style="margin-top:10px">Parameters</h2><div id="parameters"></div></div>
     </div>
   </div>
 </main>
@@ -239,23 +247,41 @@ PAGE = r"""<!DOCTYPE html>
       ["task", s.task], ["response", s.response], ["classes", s.n_classes],
       ["training rows", s.rows], ["inputs (expanded)", s.inputs],
       ["validation rows", s.validation ? s.validation_rows : null],
-      ["epochs asked", s.epochs], ["workers", Object.keys(workers).length],
-      ["replicated data", s.replicate], ["single node", s.single_node], ["started", s.started]
+      ["epochs asked", s.epochs], ["training samples", fit.samples],
+      ["workers", Object.keys(workers).length],
+      ["replicated data", s.replicate], ["single node", s.single_node], ["started", s.started],
+      ["stop reason", fit.status === "running" ? null : fit.stop]
     ]);
+    // the final metrics of each frame, once the fit has ended
+    var metrics = fin.metrics || {}, frames = ["training", "validation"].filter(function (f) {
+      return metrics[f];
+    });
+    if (fit.status !== "running" && frames.length) {
+      var names = [];
+      frames.forEach(function (f) {
+        Object.keys(metrics[f]).forEach(function (m) { if (names.indexOf(m) < 0) names.push(m); });
+      });
+      html += '<h2 id="final-metrics" style="margin-top:10px">Final metrics</h2>' +
+        table(["metric"].concat(frames), names.map(function (m) {
+          return [esc(m.replace(/_/g, " "))].concat(frames.map(function (f) {
+            return esc(fmt(metrics[f][m], 5));
+          }));
+        }), [false].concat(frames.map(function () { return true; })));
+    }
+    $("summary").innerHTML = html;
     var layers = fin.layers || s.layers || [];
     if (layers.length) {
       var cols = Object.keys(layers[0]);
-      html += '<h2 style="margin-top:10px">Layers</h2>' + table(cols, layers.map(function (r) {
-        return cols.map(function (c) { return esc(fmt(r[c], 4)); });
-      }), cols.map(function (c) { return c !== "type"; }));
+      // (spaced names: a narrow page wraps the headers between words)
+      $("layers").innerHTML = table(cols.map(function (c) { return c.replace(/_/g, " "); }),
+        layers.map(function (r) {
+          return cols.map(function (c) { return esc(fmt(r[c], 4)); });
+        }), cols.map(function (c) { return c !== "type"; }));
+    } else {
+      $("layers").innerHTML = '<p class="reason">No layer table yet.</p>';
     }
     var params = s.parameters || {};
-    var keys = Object.keys(params);
-    if (keys.length) {
-      html += '<h2 style="margin-top:10px">Parameters</h2>' +
-              kv(keys.map(function (k) { return [k, params[k]]; }));
-    }
-    $("summary").innerHTML = html;
+    $("parameters").innerHTML = kv(Object.keys(params).map(function (k) { return [k, params[k]]; }));
   }
 
   function renderWorkers(fit, now) {
@@ -310,16 +336,22 @@ PAGE = r"""<!DOCTYPE html>
     var badge = $("fit-badge");
     badge.textContent = fit.status;
     badge.className = "badge " + String(fit.status).replace(/ /g, "-");
-    var showReason = fit.reason && fit.status !== "running" && fit.status !== "finished";
-    $("fit-reason").textContent = showReason ? "(" + fit.reason + ")" : "";
+    var stop = fit.status !== "running" ? (fit.stop || fit.reason) : null;
+    $("fit-reason").textContent = stop ? "(" + stop + ")" : "";
 
-    var asked = (fit.summary || {}).epochs || 0;
+    var summ = fit.summary || {};
+    var asked = summ.epochs || 0;
     var last = history.length ? history[history.length - 1] : null;
     var ep = last && typeof last.epochs === "number" ? last.epochs : 0;
+    // between scoring events: the samples trained so far (driver and worker events)
+    if (typeof fit.samples === "number" && summ.rows > 0) ep = Math.max(ep, fit.samples / summ.rows);
     if (fit.final && typeof fit.final.epochs === "number") ep = fit.final.epochs;
-    $("epochs-text").textContent = fmt(ep, 4) + " / " + fmt(asked, 4) + " epochs" +
+    // (the last iteration may train past the asked epochs, as in H2O: the bar says "done")
+    var shown = asked > 0 ? Math.min(ep, asked) : ep;
+    $("epochs-text").textContent = fmt(shown, 4) + " / " + fmt(asked, 4) + " epochs" +
+      (typeof fit.samples === "number" ? ", " + fmt(fit.samples) + " training samples" : "") +
       (fit.iteration ? ", iteration " + fit.iteration : "");
-    $("epochs-bar").style.width = (asked > 0 ? Math.min(100, 100 * ep / asked) : 0).toFixed(1) + "%";
+    $("epochs-bar").style.width = (asked > 0 ? 100 * shown / asked : 0).toFixed(1) + "%";
 
     drawChart($("chart-metric"), [
       { name: "training " + view.metric, color: "#1f77b4", pts: points(history, "training_" + view.metric) },

@@ -2,9 +2,9 @@
 
 Setup (once per fit): ``DataInfo.transform`` runs on every partition where it lives and the
 float32 blocks stay on the workers; ``who_has`` tells which worker holds which block; one
-pinned ``ddl_prepare`` task per worker concatenates that worker's blocks (or, with
+pinned ``ddl-prepare`` task per worker concatenates that worker's blocks (or, with
 ``replicate_training_data``, all blocks: one distinct key per worker). Each iteration the
-driver scatters the current model once, submits one pinned ``ddl-train-iter-<i>`` task per
+driver scatters the current model once, submits one pinned ``ddl-train-<i>`` task per
 worker, gathers the trained states and averages them weighted by rows processed (or runs
 elastic averaging). Only weights travel; training rows never leave their worker.
 
@@ -71,7 +71,7 @@ class DaskBackend(RecoveryMixin):
         ``replicate_training_data`` and ``single_node_mode`` are decided here, from the
         data size and the cluster (:attr:`replicate`).
     name : str, optional
-        Short id used in task keys (``ddl-train-iter-3-<name>-0``).
+        Short id used in task keys (``ddl-train-3-<name>-0``).
 
     Attributes
     ----------
@@ -142,8 +142,10 @@ class DaskBackend(RecoveryMixin):
                                  balance_seed(self.seed, attempt, i), pure=False,
                                  key=f"ddl-balance-{self.name}-{attempt}-{i}")
                    for i, b in enumerate(blocks)]
-            counts = np.sum(self._gather([client.submit(tasks.ddl_class_counts, b, n_classes,
-                                                         pure=False) for b in out]), axis=0)
+            counts = np.sum(self._gather([client.submit(
+                tasks.ddl_class_counts, b, n_classes, pure=False,
+                key=f"ddl-class-counts-{self.name}-{attempt}-{i}") for i, b in enumerate(out)]),
+                axis=0)
             return out, counts
 
         out, counts = balanced_with_redraws(draw, self.balance)
@@ -172,7 +174,8 @@ class DaskBackend(RecoveryMixin):
         """
         client = self.client
         blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
-                                      enforce_metadata=False, align_dataframes=False)
+                                      enforce_metadata=False, align_dataframes=False,
+                                      token="ddl-transform")
         alive = self._workers(wait=False)
         futures, pinned, pinned_keys = [], [], []
         # (where: from the partition's own inputs, not the DataInfo)
@@ -215,7 +218,8 @@ class DaskBackend(RecoveryMixin):
         # back; this task's result is recomputed when the worker holding it is lost)
         self._params_f = client.submit(tasks.ddl_value, self.params, pure=False,
                                        key=f"ddl-params-{self.name}")
-        rows = self._gather([client.submit(tasks.ddl_rows, b, pure=False) for b in blocks])
+        rows = self._gather([client.submit(tasks.ddl_rows, b, pure=False,
+                                           key=tasks.task_key("ddl-rows")) for b in blocks])
         self.n_rows = int(sum(rows))
         if self.n_rows == 0:
             raise no_rows_error(p, self.data_info.weights_column)
@@ -287,7 +291,8 @@ class DaskBackend(RecoveryMixin):
         """The validation scoring sample, drawn where the validation partitions land."""
         client = self.client
         vblocks = self._transform(self._valid_frame, f"{label}-transform")
-        vrows = self._gather([client.submit(tasks.ddl_rows, b, pure=False) for b in vblocks])
+        vrows = self._gather([client.submit(tasks.ddl_rows, b, pure=False,
+                                            key=tasks.task_key("ddl-rows")) for b in vblocks])
         n_valid = int(sum(vrows))
         if n_valid == 0:
             raise DataError("The validation frame has no rows with a response.")
@@ -330,8 +335,10 @@ class DaskBackend(RecoveryMixin):
         # (the last look at the cluster: a worker lost since fails the step, which is
         # then re-planned and retried)
         targets = [w for w in targets if w in self._alive] or None
-        sf = self.client.scatter(state, workers=targets, broadcast=targets is not None,
-                                 hash=False)
+        # (named: Dask's task stream and Progress panel show "ddl-model", not "ModelState")
+        key = tasks.task_key("ddl-model")
+        sf = self.client.scatter({key: state}, workers=targets,
+                                 broadcast=targets is not None)[key]
         self._sent = (state, sf)
         return sf
 
@@ -367,7 +374,7 @@ class DaskBackend(RecoveryMixin):
                         shuffle: bool) -> tuple[ModelState, int]:
         """One iteration: scatter, one pinned task per worker, gather, average."""
         self._iteration += 1
-        label = f"ddl-train-iter-{self._iteration}"
+        label = f"ddl-train-{self._iteration}"
         if self._monitor is not None:
             self._monitor.iteration(self._iteration, state.processed)
         t0 = time.perf_counter()

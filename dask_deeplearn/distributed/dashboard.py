@@ -44,6 +44,7 @@ __all__ = [
     "ROUTE_MODULE",
     "TOPIC",
     "dashboard_config",
+    "dashboard_url",
     "dashboard_env",
     "drop_topics",
     "fits_status",
@@ -54,6 +55,7 @@ __all__ = [
     "route_enabled",
     "routes",
     "script_json",
+    "stop_description",
 ]
 
 #: this module, as named in ``distributed.scheduler.http.routes``
@@ -158,6 +160,34 @@ def page_url(client: Any) -> str | None:
     return str(link)[: -len("status")] + "dask_deeplearn/"
 
 
+def dashboard_url(client: Any) -> str | None:
+    """The URL of the training page of ``client``'s scheduler, or None when it serves none.
+
+    :func:`page_url` when the scheduler serves the page (its route module is enabled, see
+    :func:`dashboard_config`), else None: a scheduler started without the route, or with
+    no dashboard. The URL a Dask fit prints ("live training page at ...") is this one.
+    Dask's own navigation bar (``/status``) has no documented way for a package to add a
+    link, so this is how to reach the page: the same host and port as ``/status``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    str or None
+        E.g. ``"http://127.0.0.1:8787/dask_deeplearn/"``.
+    """
+    url = page_url(client)
+    if url is None:
+        return None
+    try:
+        enabled = bool(client.run_on_scheduler(route_enabled))
+    except Exception:  # noqa: BLE001 - e.g. dask_deeplearn not importable on the scheduler
+        return None
+    return url if enabled else None
+
+
 def drop_topics(client: Any, topics: Sequence[str]) -> None:
     """Remove ``topics`` and their events from the scheduler's event log.
 
@@ -213,6 +243,62 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+#: what each stop reason of the training loop means, as the page says it
+_STOP_TEXT = {
+    "epochs": "trained the asked epochs",
+    "early_stopping": "early stopping: the stopping metric stopped improving "
+                      "(stopping_rounds, stopping_tolerance)",
+    "classification_stop": "classification_stop: the training classification error "
+                           "reached the threshold",
+    "regression_stop": "regression_stop: the training MSE reached the threshold",
+    "max_runtime_secs": "max_runtime_secs: the time limit was reached",
+    "no training rows": "an iteration trained no rows",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted",
+}
+
+
+def stop_description(reason: Any) -> str | None:
+    """What a fit's stop reason means (the reason itself when it is an error message).
+
+    Parameters
+    ----------
+    reason : str or None
+        The training loop's stop reason (``"epochs"``, ``"early_stopping"``, ...) or the
+        error that ended the fit.
+
+    Returns
+    -------
+    str or None
+        None for a fit without a reason (one still running).
+    """
+    if reason is None:
+        return None
+    return _STOP_TEXT.get(str(reason), str(reason))
+
+
+def _live_samples(events: Iterable[tuple[float, Any]]) -> int | None:
+    """Samples trained so far, from a running fit's progress topic, or None.
+
+    The driver logs each iteration's start with the samples trained before it
+    (``"samples_before"``), the workers each task's end with the rows it trained.
+    """
+    base: dict[int, int] = {}
+    done: dict[int, dict[str, int]] = {}
+    for _, msg in events:
+        if not isinstance(msg, dict):
+            continue
+        it = int(msg.get("iteration", 0) or 0)
+        if "samples_before" in msg:
+            base[it] = int(msg["samples_before"] or 0)
+        elif "worker" in msg:
+            done.setdefault(it, {})[str(msg["worker"])] = int(msg.get("rows_done", 0) or 0)
+    if not base:
+        return None
+    latest = max(base)
+    return base[latest] + sum(done.get(latest, {}).values())
+
+
 def _latest_progress(events: Iterable[tuple[float, Any]]) -> tuple[dict[str, Any], int]:
     workers: dict[str, dict[str, Any]] = {}
     iteration = 0
@@ -249,12 +335,16 @@ def fits_status(
     Returns
     -------
     dict
-        ``{"time": now, "fits": [{"id", "status", "reason", "started", "ended",
-        "summary", "final", "history", "workers", "iteration"}, ...]}``. ``status`` is
-        ``"running"``, ``"finished"``, ``"stopped early"``, ``"cancelled"``, ``"error"`` or
-        ``"lost"``. Only JSON values (no NaN). An ended fit's history, workers and
-        iteration come from its end event when that carries them (``"history"``,
-        ``"workers"``, ``"iteration"``), else from the fit's topics.
+        ``{"time": now, "fits": [{"id", "status", "reason", "stop", "started", "ended",
+        "summary", "final", "history", "workers", "iteration", "samples"}, ...]}``.
+        ``status`` is ``"running"``, ``"finished"``, ``"stopped early"``, ``"cancelled"``,
+        ``"error"`` or ``"lost"``; ``stop`` says what the stop reason means
+        (:func:`stop_description`); ``samples`` is the number of samples trained so far
+        (while the fit runs: at the start of the current iteration plus the rows its
+        finished worker tasks trained; never less than the last history row's). Only JSON
+        values (no NaN). An ended fit's history, workers and iteration come from its end
+        event when that carries them (``"history"``, ``"workers"``, ``"iteration"``), else
+        from the fit's topics.
     """
     fits: dict[str, dict[str, Any]] = {}
     ended: dict[str, dict[str, Any]] = {}
@@ -284,11 +374,18 @@ def fits_status(
         else:
             rec["history"] = [m for _, m in get_events(history_topic(fid))
                               if isinstance(m, dict)]
-            rec["workers"], rec["iteration"] = _latest_progress(get_events(progress_topic(fid)))
+            progress = get_events(progress_topic(fid))
+            rec["workers"], rec["iteration"] = _latest_progress(progress)
+            rec["samples"] = _live_samples(progress)
+        last = next((r.get("samples") for r in reversed(rec["history"])
+                     if isinstance(r.get("samples"), (int, float))), None)
+        known = [v for v in (rec.get("samples"), last) if v is not None]
+        rec["samples"] = (rec["final"] or {}).get("samples") or (max(known) if known else None)
         client_id = rec["summary"].get("client")
         if rec["status"] == "running" and live is not None and client_id and client_id not in live:
             rec["status"] = "lost"
             rec["reason"] = "the client that ran the fit disconnected before it ended"
+        rec["stop"] = stop_description(rec["reason"])
     ordered = sorted(fits.values(), key=lambda r: r["started"] or r["ended"] or 0.0, reverse=True)
     return json_safe({"time": time.time(), "fits": ordered})
 

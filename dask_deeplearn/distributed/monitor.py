@@ -23,10 +23,10 @@ from typing import Any
 from ..inspection import summary_table, summary_title
 from ..network import ModelState
 from ..training.stopping import default_metric
-from .dashboard import (TOPIC, _latest_progress, drop_topics, history_topic, json_safe,
-                        page_url, progress_topic, route_enabled)
+from .dashboard import (TOPIC, _latest_progress, dashboard_url, drop_topics, history_topic,
+                        json_safe, progress_topic)
 
-__all__ = ["FitMonitor", "SUMMARY_PARAMETERS"]
+__all__ = ["FitMonitor", "SUMMARY_PARAMETERS", "final_metrics", "response_label"]
 
 logger = logging.getLogger("dask_deeplearn")
 
@@ -46,14 +46,55 @@ SUMMARY_PARAMETERS = (
 _START_LAYER_COLUMNS = ("layer", "units", "type", "dropout", "l1", "l2")
 
 
+#: the response column of a scikit-learn style fit (``fit(X, y)``), shown as ``y``
+_SKLEARN_RESPONSE = "__response__"
+
+
+def response_label(data_info: Any) -> str | None:
+    """The response as the user named it: the frame's column (H2O's ``y``), or ``y`` for
+    a scikit-learn style ``fit(X, y)``, whose response travels as an internal column."""
+    response = getattr(data_info, "response", None)
+    if response is None:
+        return None
+    return "y" if str(response) == _SKLEARN_RESPONSE else str(response)
+
+
 def _layers(state: ModelState, params: dict[str, Any], data_info: Any,
             columns: tuple[str, ...] | None) -> tuple[str, list[dict[str, Any]]]:
     n_classes = len(data_info.classes) if getattr(data_info, "classes", None) is not None else None
     table = summary_table(state, params, data_info)
     if columns is not None:
         table = table[list(columns)]
-    return (summary_title(state, params, data_info, n_classes),
-            json_safe(table.to_dict("records")))
+    title = summary_title(state, params, data_info, n_classes)
+    label = response_label(data_info)
+    if label is not None and label != getattr(data_info, "response", None):
+        title = title.replace(f"predicting {_SKLEARN_RESPONSE}", f"predicting {label}")
+    return title, json_safe(table.to_dict("records"))
+
+
+def final_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The metrics of the last scoring-history row, per frame.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Scoring-history rows (``training_<metric>``, ``validation_<metric>`` keys).
+
+    Returns
+    -------
+    dict
+        ``{"training": {metric: value}, "validation": {...}}`` without the metrics the
+        row has no value for (NaN, None); a frame without any value is left out.
+    """
+    if not rows:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in json_safe(dict(rows[-1])).items():
+        frame, _, metric = str(key).partition("_")
+        if frame in ("training", "validation") and metric and metric != "speed" \
+                and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.setdefault(frame, {})[metric] = value
+    return out
 
 
 class FitMonitor:
@@ -107,7 +148,7 @@ class FitMonitor:
             "estimator": getattr(self.reporter, "owner", None) or "DeepLearning",
             "model_id": params.get("model_id"),
             "task": task,
-            "response": getattr(info, "response", None),
+            "response": response_label(info),
             "classes": None if classes is None else [str(c) for c in list(classes)[:50]],
             "n_classes": None if classes is None else len(classes),
             "title": title,
@@ -130,25 +171,23 @@ class FitMonitor:
 
     # ------------------------------------------------------------------ FitObserver
     def started(self, state: ModelState, params: dict[str, Any]) -> None:
-        """Log the start with the model summary; show the URL; follow worker progress."""
+        """Log the start with the model summary; show the URL; follow worker progress.
+
+        :attr:`url` is the page's URL (:func:`~.dashboard.dashboard_url`), None when the
+        scheduler does not serve the page; a fit that is not quiet prints it once.
+        """
         try:
             summary = self.summary(state, params)
         except Exception as exc:  # noqa: BLE001 - a summary must not stop training
             logger.warning("dask_deeplearn: no model summary for the dashboard (%s)", exc)
             summary = {"fit": self.fit_id, "client": self.client.id}
         self._log(TOPIC, {"event": "start", "fit": self.fit_id, "summary": summary})
+        self.url = dashboard_url(self.client)
         rep = self.reporter
         if rep is None or getattr(rep, "quiet", True):
             return
-        url = page_url(self.client)
-        if url is not None:
-            try:
-                enabled = bool(self.client.run_on_scheduler(route_enabled))
-            except Exception:  # noqa: BLE001 - e.g. dask_deeplearn not on the scheduler
-                enabled = False
-            if enabled:
-                self.url = url
-                rep.note(f"live training page at {url}")
+        if self.url is not None:
+            rep.note(f"live training page at {self.url}")
         if getattr(rep, "wants_worker_progress", False):
             try:
                 self.client.subscribe_topic(progress_topic(self.fit_id), _ProgressHandler(self))
@@ -164,9 +203,10 @@ class FitMonitor:
     def finished(self, status: str, reason: str, state: ModelState | None) -> None:
         """Log the end; stop following workers; remove the fit's own topics.
 
-        The end event holds the status, the reason, the final layer statistics, every
-        scoring-history row and each worker's last progress (what the dashboard page shows
-        of an ended fit), so the fit's history and progress topics are no longer needed.
+        The end event holds the status, the reason, the final layer statistics, samples,
+        epochs and metrics per frame (:func:`final_metrics`), every scoring-history row and
+        each worker's last progress (what the dashboard page shows of an ended fit), so
+        the fit's history and progress topics are no longer needed.
         """
         if getattr(self.client, "status", "running") != "running":
             return  # the scheduler is gone, and its event log with it
@@ -174,10 +214,12 @@ class FitMonitor:
         if state is not None:
             try:
                 title, layers = _layers(state, self.backend.params, self.backend.data_info, None)
-                final = {"title": title, "layers": layers,
+                final = {"title": title, "layers": layers, "samples": int(state.processed),
                          "epochs": state.processed / max(1, self.backend.n_rows)}
             except Exception:  # noqa: BLE001 - e.g. a diverged model's statistics
                 final = None
+        if self._rows:
+            final = {**(final or {}), "metrics": final_metrics(self._rows)}
         topics = [history_topic(self.fit_id), progress_topic(self.fit_id)]
         try:
             workers, iteration = _latest_progress(self.client.get_events(topics[1]))
@@ -201,16 +243,23 @@ class FitMonitor:
 
     # ------------------------------------------------------------------ worker progress
     def iteration(self, number: int, rows_before: int) -> None:
-        """The backend starts iteration ``number`` after ``rows_before`` trained rows."""
+        """The backend starts iteration ``number`` after ``rows_before`` trained rows.
+
+        Logged on the fit's progress topic too, so that the page counts the samples
+        trained so far from it and the workers' task ends (between scoring events).
+        """
         with self._lock:
             self._bases = {number: int(rows_before)}
             self._done = {number: {}}
+        self._log(progress_topic(self.fit_id), {"fit": self.fit_id, "iteration": int(number),
+                                                "samples_before": int(rows_before)})
 
     def on_progress(self, event: tuple[float, Any]) -> None:
         """Move the bar for a worker progress event (runs on the client's event loop)."""
         _, msg = event
-        if not isinstance(msg, dict) or self.reporter is None or not self._subscribed:
-            return
+        if not isinstance(msg, dict) or self.reporter is None or not self._subscribed \
+                or "worker" not in msg:
+            return  # (the driver's own iteration events carry no worker)
         it = int(msg.get("iteration", -1))
         with self._lock:
             if it not in self._bases:

@@ -94,7 +94,9 @@ def read_once(frame: Any, client: Client) -> Any:
     A frame computed from data already in memory (a persisted or scattered frame, its
     projections such as ``ddf.drop(columns=...)``) is returned as it is: recomputing a
     projection where its data lives is cheap and keeps the rows where they are. A persist
-    still running is waited for, so that its partitions are found where they are.
+    still running is waited for, so that its partitions are found where they are. The
+    persisted partitions are named ``ddl-read-...`` (the user's graph fused into them), so
+    the dashboard shows the read as a stage of the fit.
 
     Parameters
     ----------
@@ -121,4 +123,7 @@ def read_once(frame: Any, client: Client) -> Any:
                 except Exception:  # noqa: BLE001 - the task reading it reports its error
                     break
         return frame
-    return client.persist(frame)
+    from .tasks import ddl_value
+
+    return client.persist(frame.map_partitions(ddl_value, meta=frame._meta,
+                                               enforce_metadata=False, token="ddl-read"))

@@ -1,14 +1,18 @@
 """Functions that run inside Dask worker tasks.
 
 Kept small and importable from the installed package (a function defined in ``__main__``
-or a notebook cell cannot be unpickled on process workers). Their names are what the
-dashboard's task stream shows (``ddl_prepare``, ``ddl_train``, ``ddl_score``...).
+or a notebook cell cannot be unpickled on process workers). Their tasks are submitted
+under keys ``ddl-<stage>-...`` (:func:`task_key`, or keys the backend spells the same
+way), so that Dask's ``key_split`` gives the task stream and the Progress panel one
+readable name per stage: ``ddl-transform``, ``ddl-prepare``, ``ddl-train``,
+``ddl-score-train``, ``ddl-rows``, ``ddl-model`` (the scattered model)...
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any, Sequence
 
 import numpy as np
@@ -34,6 +38,7 @@ __all__ = [
     "loosen_restrictions",
     "concat_blocks",
     "progress_message",
+    "task_key",
 ]
 
 
@@ -91,8 +96,18 @@ def concat_blocks(blocks: Sequence[Block]) -> Block:
                  index=np.arange(n, dtype=np.int64))
 
 
+def task_key(stage: str) -> str:
+    """A new task key for ``stage`` (``"ddl-rows"`` gives ``"ddl-rows-<32 hex digits>"``).
+
+    Dask's ``key_split`` reads the stage back from it: the words before the first one
+    holding a digit.
+    """
+    return f"{stage}-{uuid.uuid4().hex}"
+
+
 def ddl_value(value: Any) -> Any:
-    """``value`` itself: a fit's small constants (DataInfo, parameters) made by a task.
+    """``value`` itself: a fit's small constants (DataInfo, parameters) made by a task,
+    or a partition renamed (``map_partitions(ddl_value, token=...)``).
 
     The task holds the value, so when the only worker holding the result is lost the
     scheduler computes it again on another one; a scattered copy has no such lineage

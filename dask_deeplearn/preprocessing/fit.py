@@ -223,12 +223,17 @@ def _dask_stats(frame: Any, plan: _stats.StatsPlan, scheduler: Any) -> dict:
     its partition (column projections, the response attached to the features): one task
     per partition, whose result is the small partial. The partitions themselves are not
     stored as task results on the way (a worker would hold each and measure its size).
+    The tasks are named ``ddl-stats-...`` (what Dask's dashboard shows for them).
     """
+    import uuid
+
     import dask
 
     parts = frame.map_partitions(_stats.partition_stats, plan, meta=("stats", object),
-                                 enforce_metadata=False, align_dataframes=False).to_delayed()
-    total = dask.delayed(_stats.combine_stats)(parts, plan)
+                                 enforce_metadata=False, align_dataframes=False,
+                                 token="ddl-stats").to_delayed()
+    total = dask.delayed(_stats.combine_stats)(parts, plan,
+                                               dask_key_name=f"ddl-stats-total-{uuid.uuid4().hex}")
     (stats,) = dask.compute(total, scheduler=scheduler)
     return stats
 

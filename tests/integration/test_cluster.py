@@ -120,7 +120,7 @@ def _register(cluster, plugin: distributed.WorkerPlugin) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("phase", ["ddl-train-iter-4-", "ddl-score-train-4-"])
+@pytest.mark.parametrize("phase", ["ddl-train-4-", "ddl-score-train-4-"])
 def test_a_worker_dying_inside_a_training_or_scoring_task_is_survived(cluster, phase):
     df = _data()
     feats = [c for c in df.columns if c.startswith("x")]
@@ -166,7 +166,7 @@ def test_losing_every_worker_raises_and_keeps_the_last_model(cluster, tmp_path):
                                  replicate_training_data=False,
                                  train_samples_per_iteration=2_000, score_each_iteration=True,
                                  export_checkpoints_dir=str(ckpt), model_id="m", **FAST)
-    _register(cluster, _DieAt(None, "ddl-train-iter-4-"))
+    _register(cluster, _DieAt(None, "ddl-train-4-"))
     with pytest.raises(RuntimeError, match="Every Dask worker left"):
         clf.fit(ddf[feats], ddf["y"], client=cluster.client)
     reason = "interrupted: every worker lost"
@@ -217,7 +217,7 @@ def test_a_worker_joining_mid_training_gets_a_share_of_the_rows_and_trains(clust
     assert first <= scored + 2  # the first iteration that started after it joined
     ran: dict[int, set[str]] = {}  # iteration -> the workers that ran its training tasks
     for task in stream.data:
-        m = re.match(r"ddl-train-iter-(\d+)-", str(task["key"]))
+        m = re.match(r"ddl-train-(\d+)-", str(task["key"]))
         if m:
             ran.setdefault(int(m.group(1)), set()).add(task["worker"])
     assert max(ran) >= first + 2, ran
@@ -249,10 +249,10 @@ def test_losing_a_worker_with_replicated_data_keeps_training_on_the_survivor(clu
 #: fit reaches: the first iteration is scored, then only the final one)
 MOMENTS = {
     # (the transform is fused into the user's graph: its key names the graph, then ours)
-    "setup-transform": ("ddl_transform-", 0, {}),
+    "setup-transform": ("ddl-transform-", 0, {}),
     "setup-prepare": ("ddl-prepare-", 0, {}),
     "calibration": ("ddl-calibrate-", 0, {"train_samples_per_iteration": -2}),
-    "iteration": ("ddl-train-iter-3-", 0, {}),
+    "iteration": ("ddl-train-3-", 0, {}),
     "scoring": ("ddl-score-train-3-", 0, {}),
     "end": ("ddl-score-train-", 1, {"score_each_iteration": False, "score_interval": 1e6}),
 }
@@ -401,7 +401,7 @@ def test_losing_the_scheduler_raises_a_clear_error_and_keeps_the_last_model(clus
     clf = DeepLearningClassifier(**{**LOSS, "epochs": 1_000, "model_id": "s",
                                     "score_each_iteration": False, "score_interval": 1e6,
                                     "export_checkpoints_dir": str(ckpt)})
-    _register(cluster, _DieAt("w0", "ddl-train-iter-4-", pid=cluster.procs[0].pid,
+    _register(cluster, _DieAt("w0", "ddl-train-4-", pid=cluster.procs[0].pid,
                               stamp=str(stamp)))
     with pytest.raises(RuntimeError, match="scheduler"):
         clf.fit(ddf[feats], ddf["y"], client=cluster.client)

@@ -29,10 +29,12 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 
 from dask_deeplearn import DeepLearningClassifier  # noqa: E402
-from dask_deeplearn.distributed import dashboard_config, dashboard_env, page_url  # noqa: E402
+from dask_deeplearn.distributed import (  # noqa: E402
+    dashboard_config, dashboard_env, dashboard_url, page_url)
 from dask_deeplearn.distributed.cluster import embedded_cluster  # noqa: E402
 from dask_deeplearn.distributed.dashboard import (  # noqa: E402
-    TOPIC, fits_status, history_topic, json_safe, progress_topic, route_enabled)
+    TOPIC, fits_status, history_topic, json_safe, progress_topic, route_enabled,
+    stop_description)
 from dask_deeplearn.training.progress import ProgressReporter  # noqa: E402
 
 FAST = dict(mini_batch_size=16, adaptive_rate=False, rate=0.05, momentum_start=0.9,
@@ -144,8 +146,17 @@ def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypa
         # worker progress: logged by the training tasks of both workers, at their start
         # and end (read while the fit runs: its topics are removed when it ends)
         events = client.get_events(progress_topic(fid))
-        assert {m["worker"] for _, m in events} == set(summary["workers"])
-        assert {m["rows_done"] == 0 for _, m in events} == {True, False}
+        tasks = [m for _, m in events if "worker" in m]
+        assert {m["worker"] for m in tasks} == set(summary["workers"])
+        assert {m["rows_done"] == 0 for m in tasks} == {True, False}
+        # and the driver's: each iteration's start with the samples trained before it
+        starts = [m for _, m in events if "worker" not in m]
+        assert starts and all(m["samples_before"] >= 0 for m in starts)
+        # the training samples so far, before the end (at least the last scored row's)
+        assert live["samples"] >= row["samples"] > 0
+        # a scikit-learn fit's response is y (not the internal column name)
+        assert summary["response"] == "y" and "predicting y," in summary["title"]
+        assert "__response__" not in json.dumps(live)
 
         # the page: the inline script, the fit embedded for the first draw, no external file
         status, ctype, html = _get(url)
@@ -164,6 +175,14 @@ def test_status_json_and_page_follow_a_running_fit(dash_client, digits, monkeypa
     assert [f["id"] for f in done["fits"]] == [fid]
     end = done["fits"][0]
     assert end["status"] == "cancelled" and end["reason"] == "cancelled"
+    assert end["stop"] == "cancelled"
+    assert end["samples"] == end["final"]["samples"] > 0
+    # the final metrics per frame: the last scoring event's (no validation frame here)
+    last_row = fitted.scoring_history_.iloc[-1]
+    assert set(end["final"]["metrics"]) == {"training"}
+    assert end["final"]["metrics"]["training"]["logloss"] == pytest.approx(
+        last_row["training_logloss"])
+    assert "auc" not in end["final"]["metrics"]["training"]  # NaN: left out
     # every scoring event (not the loop's initial row of NaN, which no event produced)
     assert len(end["history"]) == len(fitted.scoring_history_) - 1
     assert end["history"][-1]["epochs"] == pytest.approx(fitted.epochs_)
@@ -222,6 +241,88 @@ def test_fit_status_from_an_event_log():
         "x": None, "y": [3, "1970-01-01T00:00:00"]}
 
 
+def test_live_samples_and_stop_reasons_from_an_event_log():
+    """Samples trained so far: the driver's iteration start plus the finished tasks of
+    that iteration (never below the last scored row); the stop reason in words."""
+    log = {
+        TOPIC: [(1.0, {"event": "start", "fit": "r", "summary": {"rows": 100}}),
+                (1.1, {"event": "start", "fit": "e", "summary": {"rows": 100}}),
+                (9.0, {"event": "end", "fit": "e", "status": "stopped early",
+                       "reason": "early_stopping", "history": [{"samples": 700.0}],
+                       "final": {"samples": 650, "epochs": 6.5,
+                                 "metrics": {"training": {"logloss": 0.2}}}})],
+        history_topic("r"): [(2.0, {"epochs": 1.0, "samples": 100.0})],
+        progress_topic("r"): [
+            (1.5, {"fit": "r", "iteration": 1, "samples_before": 0}),
+            (1.9, {"fit": "r", "iteration": 1, "worker": "w1", "rows_done": 60}),
+            (2.1, {"fit": "r", "iteration": 2, "samples_before": 110}),
+            (2.2, {"fit": "r", "iteration": 2, "worker": "w1", "rows_done": 0}),
+            (2.3, {"fit": "r", "iteration": 2, "worker": "w2", "rows_done": 0}),
+            (2.9, {"fit": "r", "iteration": 2, "worker": "w2", "rows_done": 45})],
+    }
+    data = fits_status(lambda t: log.get(t, []))
+    e, r = sorted(data["fits"], key=lambda f: f["id"])
+    assert r["status"] == "running" and r["samples"] == 110 + 45 and r["stop"] is None
+    assert r["iteration"] == 2 and set(r["workers"]) == {"w1", "w2"}  # driver events skipped
+    assert e["samples"] == 650  # the final model's
+    assert e["stop"] == stop_description("early_stopping") and "stopping_rounds" in e["stop"]
+    # a running fit with no progress yet: the last scored row's samples
+    log[progress_topic("r")] = []
+    assert fits_status(lambda t: log.get(t, []), fit="r")["fits"][0]["samples"] == 100
+    assert stop_description("epochs") == "trained the asked epochs"
+    assert stop_description("FloatingPointError: diverged") == "FloatingPointError: diverged"
+    assert stop_description(None) is None
+
+
+def test_dashboard_url_only_where_the_page_is_served(dash_client):
+    assert dashboard_url(dash_client) == page_url(dash_client)
+    # a scheduler without the route: no URL (its /status link exists, our page does not)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address="127.0.0.1:0") as plain, \
+            distributed.Client(plain, set_as_default=False) as c:
+        assert page_url(c) is not None and dashboard_url(c) is None
+
+
+def test_dask_status_page_is_served_beside_ours(dash_client):
+    """With the ``dashboard`` extra (bokeh) the scheduler serves Dask's own /status too,
+    at the address our page sits beside."""
+    pytest.importorskip("bokeh")
+    url = page_url(dash_client)
+    status, ctype, html = _get(url[: -len("dask_deeplearn/")] + "status")
+    assert status == 200 and ctype.startswith("text/html") and "bokeh" in html.lower()
+    ours = _get(url)[2]
+    assert 'href="../status"' in ours  # the page links back to Dask's dashboard
+
+
+def _prefixes(dask_scheduler) -> list:
+    """The task prefixes (``key_split`` of the keys) the scheduler has seen."""
+    return sorted(dask_scheduler.task_prefixes)
+
+
+def test_task_prefixes_of_a_fit_read_as_its_stages(digits):
+    """What the task stream and the Progress panel show of a fit: ``ddl-<stage>`` names
+    (no ``DataInfo``, ``dict``, ``ModelState`` or ``ddl_rows``), besides the user's own
+    input graph fused into the read."""
+    frame, cols = digits
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    # (a scheduler of its own: it has seen no other test's tasks)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        before = set(client.run_on_scheduler(_prefixes))
+        DeepLearningClassifier(hidden=[8], epochs=2, seed=2, quiet_mode=True, **FAST).fit(
+            ddf[cols], ddf["y"], client=client, validation_data=(ddf[cols], ddf["y"]))
+        new = set(client.run_on_scheduler(_prefixes)) - before
+    ours = {p for p in new if p.startswith("ddl-")}
+    assert {"ddl-read", "ddl-stats", "ddl-info", "ddl-params", "ddl-transform", "ddl-rows",
+            "ddl-prepare", "ddl-sample-train", "ddl-sample-valid", "ddl-model", "ddl-train",
+            "ddl-score-train", "ddl-score-valid"} <= ours, sorted(ours)
+    # the rest is the user's graph (from_pandas, the column selections) and the response
+    # attached to it, computed inside our read and transform tasks
+    assert new - ours <= {"frompandas", "getitem", "getitem-getitem", "assign_columns"}, \
+        sorted(new - ours)
+
+
 def test_the_embedded_cluster_serves_the_page():
     cluster = embedded_cluster(n_workers=1, threads_per_worker=1)
     with cluster, distributed.Client(cluster, set_as_default=False) as c:
@@ -263,8 +364,9 @@ def test_a_dask_scheduler_process_serves_the_page_from_the_environment_variable(
                 time.sleep(0.3)
         assert data is not None, (tmp_path / "scheduler.log").read_text()[-3000:]
         assert data["fits"] == []
-        paths = _strict_json(_get(base + "sitemap.json")[2])["paths"]
-        assert "/dask_deeplearn/status.json" in paths and "/health" in paths
+        # Dask's default routes are kept (asked directly: Dask's /sitemap.json fails with
+        # an error of its own when bokeh's static-file route is mounted)
+        assert _get(base + "health")[0] == 200
         assert "No fit yet" in _get(base + "dask_deeplearn")[2]
     finally:
         proc.terminate()
@@ -296,11 +398,31 @@ def test_screenshot_of_the_page_shows_the_charts(dash_client, digits, tmp_path):
 
     frame, cols = digits
     ddf = dd.from_pandas(frame, npartitions=2, sort=False)
-    DeepLearningClassifier(hidden=[16], epochs=6, seed=5, score_each_iteration=True,
-                           train_samples_per_iteration=900, model_id="dashboard_shot",
-                           quiet_mode=True, **FAST).fit(ddf[cols], ddf["y"], client=dash_client)
+    fitted = DeepLearningClassifier(
+        hidden=[16], epochs=6, seed=5, score_each_iteration=True,
+        train_samples_per_iteration=1000, model_id="dashboard_shot", quiet_mode=True,
+        **FAST).fit(ddf[cols], ddf["y"], client=dash_client,
+                    validation_data=(ddf[cols], ddf["y"]))
     url = page_url(dash_client)
     fid = _fit_named(_status(url), "dashboard_shot")["id"]
+    assert fitted.epochs_ > 6  # the last iteration trains past the asked epochs
+
+    # the rendered page: the response's name, the stop reason, the epochs clamped to the
+    # asked ones, the final metrics of both frames
+    run = _chromium(tmp_path, "--dump-dom", f"{url}?fit={fid}")
+    assert run.returncode == 0 and "</html>" in run.stdout, run.stderr[-2000:]
+    page = run.stdout
+    assert "<td>response</td><td>y</td>" in page and "__response__" not in page
+    assert '<span id="fit-reason" class="reason">(trained the asked epochs)</span>' in page
+    assert "<td>stop reason</td><td>trained the asked epochs</td>" in page
+    assert '<strong id="epochs-text">6 / 6 epochs, ' in page
+    assert '<div id="epochs-bar" style="width: 100%;">' in page
+    assert '<h2 id="final-metrics"' in page
+    assert '<th class="">metric</th><th class="num">training</th><th class="num">validation' \
+        in page
+    logloss = fitted.scoring_history_.iloc[-1][["training_logloss", "validation_logloss"]]
+    assert logloss.notna().all()
+    assert "<td>logloss</td>" in page
     png = tmp_path / "dask_deeplearn_page.png"
     run = _chromium(tmp_path, f"--screenshot={png}", f"{url}?fit={fid}")
     assert png.exists(), f"no screenshot (exit {run.returncode}): {run.stderr[-2000:]}"
@@ -318,6 +440,56 @@ def test_screenshot_of_the_page_shows_the_charts(dash_client, digits, tmp_path):
     assert count((0x1F, 0x77, 0xB4)) > 200   # the training-metric line and legend
     assert count((0x2A, 0x9D, 0x4B)) > 200   # the samples/s line and the "finished" badge
     assert count((0x22, 0x31, 0x3F)) > 10_000  # the page header
+
+
+#: measures, after the page's first draw, what sticks out at the right: a table wider than
+#: its box (a box that scrolls cuts it) or a page wider than the window
+_LAYOUT_CHECK = """<script>
+setTimeout(function () {
+  var cut = [];
+  document.querySelectorAll("table").forEach(function (t) {
+    var box = t.parentElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+    if (r.width > 0 && r.right > box.right + 1) cut.push(t.parentElement.id || "table");
+  });
+  var doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1) cut.push("page");
+  var out = document.createElement("pre");
+  out.id = "layout-check";
+  out.textContent = JSON.stringify({tables: document.querySelectorAll("table").length,
+                                    cut: cut});
+  document.body.appendChild(out);
+}, 300);
+</script>"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [1200, 700])
+def test_the_page_fits_its_tables_to_the_width(dash_client, digits, tmp_path, width):
+    """A fit with long parameter values: no table is cut at the right, at two widths."""
+    frame, cols = digits
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    model_id = f"dashboard_width_{width}"
+    DeepLearningClassifier(hidden=[32, 16, 16], epochs=1, seed=5, model_id=model_id,
+                           hidden_dropout_ratios=[0.125, 0.0625, 0.03125],
+                           activation="RectifierWithDropout", quiet_mode=True,
+                           **FAST).fit(ddf[cols], ddf["y"], client=dash_client)
+    url = page_url(dash_client)
+    fid = _fit_named(_status(url), model_id)["id"]
+    html = _get(f"{url}?fit={fid}")[2]
+    # the page as served (its first draw uses the embedded status), with the check added
+    local = tmp_path / "page.html"
+    local.write_text(html.replace("</body>", _LAYOUT_CHECK + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+           f"--window-size={width},900", "--virtual-time-budget=3000", "--dump-dom",
+           local.as_uri() + f"?fit={fid}"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0 and 'id="layout-check"' in run.stdout, run.stderr[-2000:]
+    text = run.stdout.split('id="layout-check">', 1)[1].split("</pre>", 1)[0]
+    check = json.loads(text.replace("&quot;", '"'))
+    assert check["tables"] >= 4  # summary, layers, parameters, workers (and history)
+    assert check["cut"] == [], check
 
 
 #: strings that break out of an inline JSON <script> block when embedded raw: ``<!--``

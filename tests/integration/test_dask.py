@@ -291,7 +291,7 @@ def test_concurrent_fits_do_not_interleave_their_iterations(client, digits):
     spans: dict[str, list[float]] = {}
     for t in client.get_task_stream(start=t0):
         key = t["key"] if isinstance(t["key"], str) else str(t["key"])
-        if key.startswith("ddl-train-iter"):
+        if key.startswith("ddl-train-"):
             fit_id = key.split("-")[-2]
             start = min(s["start"] for s in t["startstops"])
             stop = max(s["stop"] for s in t["startstops"])

@@ -41,7 +41,7 @@ def test_a_worker_lost_mid_training_on_a_frame_in_memory_is_survived(tmp_path, f
             for i, rows in enumerate(np.array_split(np.arange(n), 8)):
                 table.iloc[rows].to_parquet(tmp_path / f"part.{i}.parquet")
             ddf = dd.read_parquet(tmp_path, index=False)
-        client.register_plugin(DieAt("w0", "ddl-train-iter-2-"), name="die-at-iteration-2")
+        client.register_plugin(DieAt("w0", "ddl-train-2-"), name="die-at-iteration-2")
         clf = DeepLearningClassifier(hidden=[16], epochs=4, seed=1, score_each_iteration=True,
                                      train_samples_per_iteration=4000,
                                      replicate_training_data=False, **FAST)

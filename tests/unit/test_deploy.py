@@ -245,6 +245,49 @@ def test_dockerfile_copy_sources_exist_and_stages():
             assert any(a in lines for a in allowed), f"{src} is excluded by .dockerignore"
 
 
+def _extras() -> dict[str, list[str]]:
+    import tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["optional-dependencies"]
+
+
+def test_dashboard_and_notebook_extras():
+    from packaging.requirements import Requirement
+    from distributed.versions import BOKEH_REQUIREMENT
+
+    extras = _extras()
+    (bokeh,) = [Requirement(r) for r in extras["dashboard"]]
+    assert bokeh.name == "bokeh"
+    # the lowest bokeh the extra allows is one distributed serves its dashboard with
+    lowest = min(s.version for s in bokeh.specifier if s.operator == ">=")
+    assert BOKEH_REQUIREMENT.specifier.contains(lowest), (bokeh, BOKEH_REQUIREMENT)
+    assert {Requirement(r).name for r in extras["notebook"]} == {"ipywidgets", "matplotlib"}
+
+
+def test_the_image_installs_the_dashboard_extra_and_jupyter_the_notebook_one():
+    ins = _dockerfile_instructions()
+    default = [a.split("=", 1)[1].strip('"') for w, a in ins
+               if w == "ARG" and a.startswith("EXTRAS=")]
+    assert default and "dashboard" in default[0].split(","), default
+    runs = " ".join(a for w, a in ins if w == "RUN")
+    assert 'pip install "/src[${EXTRAS}]"' in runs
+    # the jupyter stage installs the notebook extra's requirements as pyproject spells them
+    stage, jupyter_runs = None, []
+    for w, a in ins:
+        if w == "FROM":
+            stage = a.split()[-1]
+        elif w == "RUN" and stage == "jupyter":
+            jupyter_runs.append(a)
+    for req in _extras()["notebook"]:
+        assert any(f'"{req}"' in r for r in jupyter_runs), f"jupyter stage lacks {req}"
+    # the recipes that do not use the image ask for the extra
+    assert "[dashboard]" in (DEPLOY / "slurm" / "README.md").read_text(encoding="utf-8")
+    for readme in (DEPLOY / "README.md", DEPLOY / "docker" / "README.md",
+                   DEPLOY / "kubernetes" / "README.md"):
+        assert "/dask_deeplearn/" in readme.read_text(encoding="utf-8"), readme
+
+
 def test_copied_sources_build_the_package(tmp_path):
     # the image's `pip install /src` step, without the dependencies: the COPY set is enough
     src = tmp_path / "src"
