@@ -223,8 +223,7 @@ def _dask_stats(frame: Any, plan: _stats.StatsPlan, scheduler: Any) -> dict:
     its partition (column projections, the response attached to the features): one task
     per partition, whose result is the small partial. The partitions themselves are not
     stored as task results on the way (a worker would hold each and measure its size).
-    The tasks are named ``ddl-stats-...`` (what Dask's dashboard shows for them).
-    """
+    The tasks are named ``ddl-stats-...`` (what Dask's dashboard shows for them)."""
     import uuid
 
     import dask
