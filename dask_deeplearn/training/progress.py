@@ -35,6 +35,8 @@ from typing import Any, Iterator, Mapping, Sequence, TextIO
 
 import pandas as pd
 
+from .._display import WIDTH
+
 __all__ = ["ProgressReporter", "current_reporter", "cv_fits", "headline_metrics",
            "in_notebook", "progress_action"]
 
@@ -53,8 +55,8 @@ _CURRENT: contextvars.ContextVar["_Action | None"] = contextvars.ContextVar(
 _SESSION: "_Action | None" = None
 _SESSION_LOCK = threading.RLock()
 
-#: widest progress line in a terminal
-MAX_WIDTH = 100
+#: widest progress line in a terminal (the width of every printed table)
+MAX_WIDTH = WIDTH
 
 SHORT_NAMES = {"classification_error": "error"}
 
