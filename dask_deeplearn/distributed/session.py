@@ -34,11 +34,22 @@ def training_workers(client: Client, *, wait: bool = True) -> dict[str, dict[str
 
     With ``wait``, an empty cluster is given up to 60 s for a first worker to join.
     """
-    info = client.scheduler_info(n_workers=-1)["workers"]
+    info = _workers_now(client)
     if not info and wait:
         client.wait_for_workers(1, timeout=60)
-        info = client.scheduler_info(n_workers=-1)["workers"]
+        info = _workers_now(client)
     return {a: w for a, w in sorted(info.items()) if w.get("nthreads", 0) > 0}
+
+
+def _workers_now(client: Client) -> dict[str, dict[str, Any]]:
+    """The scheduler's workers, asked now.
+
+    (``Client.scheduler_info`` returns the client's cached copy, which the client's own
+    periodic refresh may overwrite meanwhile with a copy listing no worker at all.)
+    """
+    if client.asynchronous:  # pragma: no cover - fits run synchronous clients
+        return client.scheduler_info(n_workers=-1)["workers"]
+    return dict(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
 
 
 def worker_addresses(client: Client) -> list[str]:
