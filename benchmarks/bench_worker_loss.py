@@ -14,7 +14,8 @@ before the next fit starts, so every fit starts on 3 equally warm workers (and a
 not measured, on a new cluster pays the first-time costs of the scheduler and the driver). Moments (the
 key prefix, and the settings that make the moment happen):
 
-* setup: the first transform task (``ddl-transform-``, fused into the Parquet read);
+* setup: the first read task (``ddl-read-``: the Parquet read fused with the partition's
+  statistics), and the first transform task (``ddl-transform-``);
 * calibration: the ``train_samples_per_iteration=-2`` auto-tuning iteration
   (``ddl-calibrate-``);
 * a training iteration: the third one (``ddl-train-3-``);
@@ -66,6 +67,7 @@ else:
 N_WORKERS = 3
 #: moment -> (key prefix whose first task on the victim kills it, settings for the moment)
 MOMENTS: dict[str, tuple[str, dict]] = {
+    "setup (read)": ("ddl-read-", {}),
     "setup (transform)": ("ddl-transform-", {}),
     "calibration (-2)": ("ddl-calibrate-", {"train_samples_per_iteration": -2}),
     "training iteration 3": ("ddl-train-3-", {}),

@@ -3,6 +3,8 @@
 * :mod:`.cluster`: which cluster a fit uses (a given client, a scheduler address, the
   default client, or an embedded ``LocalCluster``) and the kernel warm-up plugin;
 * :mod:`.session`: connecting, the per-worker ``MultiLock``, pandas to Dask;
+* :mod:`.reading`: :class:`HeldFrame`, the training frame read once (statistics, then
+  blocks from the same read);
 * :mod:`.backend`: :class:`DaskBackend`, the training loop's backend on workers (the
   iteration protocol); :mod:`.placement`: which worker trains on which block;
   :mod:`.averaging`: combining the workers' models; :mod:`.recovery`: re-planning after
@@ -16,7 +18,8 @@
 from .backend import DaskBackend, average_states, plan_blocks
 from .cluster import connect, current_client, embedded_cluster, warm_up
 from .dashboard import dashboard_config, dashboard_env, dashboard_url, page_url
-from .session import as_dask, locked_workers, read_once, training_session
+from .reading import HeldFrame
+from .session import as_dask, locked_workers, training_session
 
 __all__ = [
     "DaskBackend",
@@ -32,6 +35,6 @@ __all__ = [
     "page_url",
     "as_dask",
     "locked_workers",
-    "read_once",
+    "HeldFrame",
     "training_session",
 ]

@@ -44,7 +44,8 @@ from . import tasks
 from .averaging import average_states, mix_states
 from .dashboard import progress_topic
 from .monitor import FitMonitor
-from .placement import input_holder, plan_blocks, replica_fits
+from .placement import plan_blocks, replica_fits
+from .reading import HeldFrame, compute_where_held, loosen
 from .recovery import (  # noqa: F401 - ClusterLostError is re-exported
     _RETRIES,
     ClusterLostError,
@@ -159,42 +160,66 @@ class DaskBackend(RecoveryMixin):
     def _transform(self, frame: Any, prefix: str) -> list[Future]:
         """Transform every partition into a float32 block, where the partition's data lives.
 
-        The transform is added to the user's graph (``map_partitions``), so Dask fuses it
-        with whatever the partition is computed by (column projections such as
-        ``X = ddf.drop(columns=...)`` / ``y = ddf[...]``, ``assign``, arithmetic, the
-        response attached to the features, ``read_parquet``): one task per row block
-        computes X, y and the block together, and nothing between them can be scheduled
-        on another worker. A partition computed from data already in workers' memory
-        (a persisted or scattered frame) runs on the worker holding most of those bytes,
-        strictly: Dask's work stealing would otherwise move it to an idle worker and the
-        rows with it. Other partitions (``read_parquet``, ``from_pandas`` graphs) are
-        computed wherever Dask schedules them, and their block stays there.
+        A :class:`~.reading.HeldFrame` (the training frame, read by the statistics pass)
+        is transformed from its kept parts, each on the worker holding it. Another frame
+        (the validation frame) gets the transform added to its graph (``map_partitions``),
+        so Dask fuses it with whatever the partition is computed by (column projections
+        such as ``X = ddf.drop(columns=...)`` / ``y = ddf[...]``, ``assign``, arithmetic,
+        ``read_parquet``), placed by :func:`~.reading.compute_where_held`. Pinned tasks
+        are strict until computed (Dask's work stealing would move the rows), then keep
+        their worker as a preference only, so that a lost block's lineage can run on a
+        survivor.
 
         ``prefix`` names the fit stage in the log and events (training or validation).
         """
         client = self.client
-        blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
-                                      enforce_metadata=False, align_dataframes=False,
-                                      token="ddl-transform")
         alive = self._workers(wait=False)
-        futures, pinned, pinned_keys = [], [], []
-        # (where: from the partition's own inputs, not the DataInfo)
-        for part, block in zip(frame.to_delayed(), blocks.to_delayed()):
-            where = input_holder(client, part, alive)
-            if where:
+        if isinstance(frame, HeldFrame):
+            who = client.who_has(frame.parts)
+            pinned, futures = [], []
+            for i, part in enumerate(frame.parts):
+                where = [w for w in who.get(part.key, ()) if w in alive][:1]
                 pinned.extend(where)
-                pinned_keys.extend(block.__dask_graph__())
-                futures.append(client.compute(block, workers=where, allow_other_workers=False))
-            else:
-                futures.append(client.compute(block))
+                futures.append(client.submit(
+                    tasks.ddl_transform, part, self._info, workers=where or None,
+                    allow_other_workers=not where, pure=False,
+                    key=f"{prefix}-{self.name}-{i}"))
+            keys = [f.key for f, _ in zip(futures, frame.parts)]
+        else:
+            blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
+                                          enforce_metadata=False, align_dataframes=False,
+                                          token=prefix)
+            futures, pinned, keys = compute_where_held(client, blocks, list(alive),
+                                                       f"{prefix}-{self.name}")
         logger.debug("dask_deeplearn: %s of %d partitions transformed where their data is "
                      "(%s)", len(pinned), len(futures), prefix)
         # raises a worker's exception (a DataError names the column); a task pinned to a
         # worker that dies would wait for it forever: that ends the wait as a lost worker
         self._settle(futures, pinned)
-        if pinned_keys:  # computed: from now on a lost block may be recomputed on a survivor
-            client.run_on_scheduler(tasks.loosen_restrictions, keys=pinned_keys)
+        loosen(client, keys)
         return futures
+
+    def _split(self, blocks: list[Future], rows: list[int], owners: list[str],
+               n: int) -> tuple[list[Future], list[int], list[str]]:
+        """Cut the largest blocks in two where they are until there are ``n`` blocks.
+
+        ``force_load_balance`` with fewer blocks than workers (one big partition): the
+        pieces are made on the block's worker, and only those given to another worker move.
+        """
+        blocks, rows, owners = list(blocks), list(rows), list(owners)
+        while len(blocks) < n:
+            i = max(range(len(blocks)), key=rows.__getitem__)
+            if rows[i] < 2:
+                break
+            half = rows[i] // 2
+            cut = [self.client.submit(tasks.ddl_slice, blocks[i], a, b, workers=[owners[i]],
+                                      allow_other_workers=True, pure=False,
+                                      key=f"ddl-slice-{self.name}-{len(blocks)}-{a}")
+                   for a, b in ((0, half), (half, rows[i]))]
+            blocks[i:i + 1], rows[i:i + 1] = cut, [half, rows[i] - half]
+            owners[i:i + 1] = [owners[i], owners[i]]
+        self._settle(blocks)
+        return blocks, rows, owners
 
     def _setup(self, train: Any, valid: Any | None) -> None:
         p = self.params
@@ -205,8 +230,6 @@ class DaskBackend(RecoveryMixin):
         self._info = client.submit(tasks.ddl_value, self.data_info, pure=False,
                                    key=f"ddl-info-{self.name}")
         n_workers = len(workers)
-        if p["force_load_balance"] and train.npartitions < n_workers and self.data_info.n_rows >= n_workers:
-            train = train.repartition(npartitions=n_workers)
         blocks = self._transform(train, "ddl-transform")
         if self.balance is not None:
             blocks = self._balanced(blocks)
@@ -249,6 +272,8 @@ class DaskBackend(RecoveryMixin):
         elif replicate:
             plan = {w: order for w in workers}
         else:
+            if p["force_load_balance"] and len(blocks) < n_workers:
+                blocks, rows, owners = self._split(blocks, rows, owners, n_workers)
             plan = plan_blocks(owners, rows, list(workers), balance=bool(p["force_load_balance"]))
         self.replicate = replicate
         self.single = single

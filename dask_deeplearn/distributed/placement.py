@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from dask.core import get_dependencies
 from distributed import Future
 
-__all__ = ["input_holder", "plan_blocks", "replica_fits"]
+__all__ = ["holders_of", "memory_inputs", "plan_blocks", "replica_fits"]
 
 #: fraction of a worker's memory limit replicated training data may take
 _REPLICA_MEMORY_FRACTION = 0.5
@@ -107,40 +107,40 @@ def memory_inputs(client: Any, collection: Any) -> dict[Any, Future]:
     return external
 
 
-def input_holder(client: Any, part: Any, alive: Sequence[str]) -> list[str]:
-    """The live worker holding most of the in-memory data a partition is computed from.
+def holders_of(client: Any, parts: Sequence[Any], alive: Sequence[str]) -> list[str | None]:
+    """For each partition, the live worker holding most of the in-memory data it is
+    computed from, or None.
 
-    Walks the partition's task graph down to the keys it does not compute itself: data in
-    workers' memory (a persisted or scattered collection appears in the graph as a
-    ``Future``) or keys the graph does not define. Returns the live worker holding the
-    most of them (as a one-element list), or an empty list when none of them is in a
-    live worker's memory (a graph that reads its data, or a persist still running).
+    Walks each partition's task graph down to the keys it does not compute itself: data
+    in workers' memory (a persisted or scattered collection appears in the graph as a
+    ``Future``) or keys the graph does not define; one look at the scheduler for all
+    partitions. None when none of them is in a live worker's memory (a graph that reads
+    its data, or a persist still running).
 
     Parameters
     ----------
     client : distributed.Client
-    part : dask.delayed.Delayed
-        One partition (``to_delayed()`` of a collection).
+    parts : sequence of dask.delayed.Delayed
+        The partitions (``to_delayed()`` of a collection).
     alive : sequence of str
-        Addresses of the workers that may compute it.
+        Addresses of the workers that may compute them.
 
     Returns
     -------
-    list of str
+    list of str or None
     """
     try:
-        external = memory_inputs(client, part)
-        if not external:
-            return []
-        futures = list(external.values())
-        who = client.who_has(futures)
+        external = [memory_inputs(client, p) for p in parts]
+        futures = {k: f for ext in external for k, f in ext.items()}
+        who = client.who_has(list(futures.values())) if futures else {}
     except Exception:  # noqa: BLE001 - placement is an optimisation only
-        return []
-    held: dict[str, int] = {}
-    for key in external:
-        for w in who.get(key, ()):
-            if w in alive:
-                held[w] = held.get(w, 0) + 1
-    if not held:
-        return []
-    return [max(sorted(held), key=held.__getitem__)]
+        return [None] * len(parts)
+    out: list[str | None] = []
+    for ext in external:
+        held: dict[str, int] = {}
+        for key in ext:
+            for w in who.get(key, ()):
+                if w in alive:
+                    held[w] = held.get(w, 0) + 1
+        out.append(max(sorted(held), key=held.__getitem__) if held else None)
+    return out

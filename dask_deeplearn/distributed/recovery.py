@@ -13,7 +13,7 @@ import logging
 import time
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, Callable
 
 from distributed import Future
 from distributed.comm.core import CommClosedError
@@ -21,7 +21,8 @@ from distributed.scheduler import KilledWorker
 
 from . import tasks
 
-__all__ = ["ClusterLostError", "RecoveryMixin", "SchedulerLostError", "WorkerLostError"]
+__all__ = ["ClusterLostError", "RecoveryMixin", "SchedulerLostError", "WorkerLostError", "gather",
+           "retry_after_loss", "settle"]
 
 logger = logging.getLogger("dask_deeplearn")
 
@@ -91,6 +92,100 @@ def _wait(futures: list[Future]) -> None:
             f.result()
 
 
+def _live(client: Any) -> dict[str, dict[str, Any]]:
+    from .session import training_workers
+
+    return training_workers(client, wait=False)
+
+
+def retry_after_loss(client: Any, exc: Exception, attempt: int,
+                     workers: Callable[..., dict] | None = None) -> None:
+    """Return when a failed attempt at a cluster step is to be retried after a lost worker.
+
+    Raises :class:`SchedulerLostError` when the scheduler is gone and
+    :class:`ClusterLostError` when no worker is left; re-raises ``exc`` when it is not a
+    lost worker or the attempts are used up. ``workers(wait=False)`` gives the live
+    workers (default: :func:`~.session.training_workers`).
+    """
+    if scheduler_lost(client):
+        raise _scheduler_gone(client) from exc
+    alive = workers(wait=False) if workers is not None else _live(client)
+    if not alive:
+        raise (_scheduler_gone(client) if scheduler_lost(client) else _all_lost()) from exc
+    if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
+        raise exc
+
+
+def _check(client: Any, futs: list[Future], targets: list[str] | None,
+           workers: Callable[..., dict] | None) -> None:
+    """Raise (cancelling ``futs``) when the scheduler, every worker or a target is gone."""
+    if scheduler_lost(client):
+        raise _scheduler_gone(client)
+    alive = workers(wait=False) if workers is not None else _live(client)
+    gone = sorted({t for t in targets or () if t not in alive})
+    if not alive or gone:
+        for f in futs:
+            f.cancel()
+        if not alive:
+            raise _scheduler_gone(client) if scheduler_lost(client) else _all_lost()
+        raise WorkerLostError(f"worker(s) {gone} left the cluster")
+
+
+def settle(client: Any, futs: list[Future], targets: list[str] | None = None,
+           workers: Callable[..., dict] | None = None) -> None:
+    """Wait for ``futs`` (results stay on the workers), watching their workers.
+
+    Tasks pinned strictly to a worker (``allow_other_workers=False``: Dask's work
+    stealing would otherwise move a whole data block to an idle worker) wait forever
+    in Dask when that worker dies, and so would any task once no worker is left; the
+    driver notices instead and raises :class:`WorkerLostError` (re-planned and retried)
+    or :class:`ClusterLostError`. A task's own error is re-raised.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    futs : list of Future
+    targets : list of str, optional
+        The workers the tasks are pinned to.
+    workers : callable, optional
+        ``workers(wait=False)``: the live workers (default:
+        :func:`~.session.training_workers`).
+    """
+    pending = [f for f in futs if not f.done()]
+    while pending:
+        try:
+            # wakes as soon as the task ends (no polling latency); at most every second
+            # the driver looks at the cluster instead
+            if pending[-1].exception(timeout=_HEALTH_CHECK) is not None:
+                pending[-1].result()  # the task's own error, at once
+        except TimeoutError:
+            _check(client, futs, targets, workers)
+        pending = [f for f in pending if not f.done()]
+    _wait(futs)
+
+
+def gather(client: Any, futs: list[Future], targets: list[str] | None = None,
+           workers: Callable[..., dict] | None = None) -> list[Any]:
+    """:func:`settle`, then the (small) results: models, metric partials.
+
+    The fetch is watched as well: a worker lost after its task finished and before
+    its result arrives makes Dask recompute the task, which a strictly pinned task
+    would wait for forever.
+    """
+    settle(client, futs, targets, workers)
+    fetch = asyncio.run_coroutine_threadsafe(
+        client.gather(futs, asynchronous=True), client.loop.asyncio_loop)
+    while True:
+        try:
+            return fetch.result(timeout=1.0)
+        except FutureTimeout:
+            try:
+                _check(client, futs, targets, workers)
+            except BaseException:
+                fetch.cancel()
+                raise
+
+
 class RecoveryMixin:
     """The re-planning half of :class:`~dask_deeplearn.distributed.backend.DaskBackend`.
 
@@ -123,17 +218,9 @@ class RecoveryMixin:
     def _lost(self, exc: Exception, attempt: int, what: str) -> None:
         """Decide whether a failed attempt at a cluster step is retried after a lost worker.
 
-        Re-raises ``exc`` when it is not a lost worker or the attempts are used up, and
-        raises :class:`ClusterLostError` when no worker is left; otherwise records the
-        loss and pauses (growing with ``attempt``: the scheduler may need a moment to
-        notice the loss).
+        See :func:`retry_after_loss`; a retried loss is recorded in the fit's events.
         """
-        if scheduler_lost(self.client):
-            raise _scheduler_gone(self.client) from exc
-        if not self._workers(wait=False):
-            raise self._gone() from exc
-        if not isinstance(exc, _LOSS_ERRORS) or attempt == _RETRIES:
-            raise exc
+        retry_after_loss(self.client, exc, attempt, self._workers)
         self.events.append(f"iteration {self._iteration}: {type(exc).__name__}: {exc}; {what}")
         logger.warning("dask_deeplearn: %s; re-planning (%s)", exc, what)
         time.sleep(0.5 * (attempt + 1))
@@ -169,58 +256,12 @@ class RecoveryMixin:
                 raise
 
     def _settle(self, futs: list[Future], targets: list[str] | None = None) -> None:
-        """Wait for ``futs`` (results stay on the workers), watching their workers.
-
-        Tasks pinned strictly to a worker (``allow_other_workers=False``: Dask's work
-        stealing would otherwise move a whole data block to an idle worker) wait forever
-        in Dask when that worker dies, and so would any task once no worker is left; the
-        driver notices instead and raises :class:`WorkerLostError` (re-planned and retried
-        by :meth:`_recover`) or :class:`ClusterLostError`. A task's own error is re-raised.
-        """
-        pending = [f for f in futs if not f.done()]
-        while pending:
-            try:
-                # wakes as soon as the task ends (no polling latency); at most every second
-                # the driver looks at the cluster instead
-                if pending[-1].exception(timeout=_HEALTH_CHECK) is not None:
-                    pending[-1].result()  # the task's own error, at once
-            except TimeoutError:
-                self._check(futs, targets)
-            pending = [f for f in pending if not f.done()]
-        _wait(futs)
-
-    def _check(self, futs: list[Future], targets: list[str] | None) -> None:
-        """Raise (cancelling ``futs``) when the scheduler, every worker or a target is gone."""
-        if scheduler_lost(self.client):
-            raise _scheduler_gone(self.client)
-        alive = self._workers(wait=False)
-        gone = sorted({t for t in targets or () if t not in alive})
-        if not alive or gone:
-            for f in futs:
-                f.cancel()
-            if not alive:
-                raise self._gone()
-            raise WorkerLostError(f"worker(s) {gone} left the cluster")
+        """:func:`settle` on the fit's client."""
+        settle(self.client, futs, targets, self._workers)
 
     def _gather(self, futs: list[Future], targets: list[str] | None = None) -> list[Any]:
-        """:meth:`_settle`, then the (small) results: models, metric partials.
-
-        The fetch is watched as well: a worker lost after its task finished and before
-        its result arrives makes Dask recompute the task, which a strictly pinned task
-        would wait for forever.
-        """
-        self._settle(futs, targets)
-        fetch = asyncio.run_coroutine_threadsafe(
-            self.client.gather(futs, asynchronous=True), self.client.loop.asyncio_loop)
-        while True:
-            try:
-                return fetch.result(timeout=1.0)
-            except FutureTimeout:
-                try:
-                    self._check(futs, targets)
-                except BaseException:
-                    fetch.cancel()
-                    raise
+        """:func:`gather` on the fit's client."""
+        return gather(self.client, futs, targets, self._workers)
 
     def _iterate(self, state: Any, n_samples: int, seed: int, shuffle: bool, label: str,
                  report: bool) -> tuple[list[str], list[Future], list[Any]]:

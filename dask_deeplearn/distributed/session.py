@@ -9,9 +9,8 @@ import pandas as pd
 from distributed import Client, MultiLock
 
 from .cluster import connect, ensure_warm
-from .placement import memory_inputs
 
-__all__ = ["training_session", "locked_workers", "as_dask", "read_once", "training_workers",
+__all__ = ["training_session", "locked_workers", "as_dask", "training_workers",
            "worker_addresses"]
 
 
@@ -92,49 +91,3 @@ def as_dask(frame: Any, client: Client) -> Any:
 
     n = max(1, len(worker_addresses(client)))
     return dd.from_pandas(frame, npartitions=min(n, max(1, len(frame))), sort=False)
-
-
-def read_once(frame: Any, client: Client) -> Any:
-    """``frame``, computed once for a fit that reads it twice (statistics, then blocks).
-
-    A frame whose partitions are not in the workers' memory (``read_parquet``, a graph
-    from pandas or arithmetic on them) is persisted: the fit's statistics pass computes
-    it, and the blocks are then built from the partitions where they landed, instead of
-    reading the files a second time. The fit drops the persisted partitions once its
-    blocks are built (they stay recomputable from their lineage if a worker is lost).
-    A frame computed from data already in memory (a persisted or scattered frame, its
-    projections such as ``ddf.drop(columns=...)``) is returned as it is: recomputing a
-    projection where its data lives is cheap and keeps the rows where they are. A persist
-    still running is waited for, so that its partitions are found where they are. The
-    persisted partitions are named ``ddl-read-...`` (the user's graph fused into them), so
-    the dashboard shows the read as a stage of the fit.
-
-    Parameters
-    ----------
-    frame : dask.dataframe.DataFrame or None
-    client : distributed.Client
-
-    Returns
-    -------
-    dask.dataframe.DataFrame or None
-    """
-    if frame is None or not hasattr(frame, "__dask_graph__"):
-        return frame
-    held = memory_inputs(client, frame)
-    if held:
-        for f in held.values():  # a persist still running: its partitions are then found in memory
-            while not f.done():
-                try:
-                    f.exception(timeout=1.0)
-                except TimeoutError:
-                    # (bounded: with no worker or no scheduler left the fit's own watched
-                    # waits say what happened)
-                    if client.status != "running" or not training_workers(client, wait=False):
-                        return frame
-                except Exception:  # noqa: BLE001 - the task reading it reports its error
-                    break
-        return frame
-    from .tasks import ddl_value
-
-    return client.persist(frame.map_partitions(ddl_value, meta=frame._meta,
-                                               enforce_metadata=False, token="ddl-read"))

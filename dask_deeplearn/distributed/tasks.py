@@ -10,10 +10,12 @@ readable name per stage: ``ddl-transform``, ``ddl-prepare``, ``ddl-train``,
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import uuid
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from dask.sizeof import sizeof
@@ -25,7 +27,10 @@ from ..network import ModelState
 from ..preprocessing.data_info import Block
 
 __all__ = [
+    "Part",
     "PlacementError",
+    "ddl_read",
+    "ddl_partial",
     "ddl_transform",
     "ddl_value",
     "ddl_prepare",
@@ -53,6 +58,45 @@ def _sizeof_block(block: Block) -> int:
 @sizeof.register(ModelState)
 def _sizeof_state(state: ModelState) -> int:
     return int(sum(a.nbytes for a in state.arrays().values()))
+
+
+@dataclass
+class Part:
+    """One partition of a training frame, read for a fit and kept on its worker.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The partition's columns the fit uses.
+    partial : object
+        What the read computed of it (the partial statistics).
+    nbytes : int
+        The frame's size, measured once when it is read.
+    """
+
+    frame: Any
+    partial: Any
+    nbytes: int
+
+
+@sizeof.register(Part)
+def _sizeof_part(part: Part) -> int:
+    # measured once by the read: Dask's own estimate of a wide pandas frame walks every
+    # column each time the worker stores, reports or moves it
+    return part.nbytes
+
+
+def frame_nbytes(frame: Any) -> int:
+    """Bytes of a pandas frame: plain numpy columns from their dtype, others by Dask's
+    ``sizeof`` (a look at the dtypes, not at every column's array)."""
+    n = len(frame)
+    total = sizeof(frame.index)
+    for j, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+            total += n * dtype.itemsize
+        else:
+            total += sizeof(frame.iloc[:, j])
+    return int(total)
 
 
 #: the kernel warm-up of this worker process (``cluster.WarmupPlugin``): set once the
@@ -116,9 +160,25 @@ def ddl_value(value: Any) -> Any:
     return value
 
 
+def ddl_read(part: Any, columns: list, func: Callable[..., Any], args: tuple) -> Part:
+    """Read one partition for a fit: its ``columns``, and ``func(frame, *args)`` of them."""
+    frame = part if list(part.columns) == list(columns) else part[list(columns)]
+    return Part(frame=frame, partial=func(frame, *args), nbytes=frame_nbytes(frame))
+
+
+def ddl_partial(part: Part) -> bytes:
+    """What the read computed of a partition (:attr:`Part.partial`), pickled.
+
+    Partial statistics are dicts of many small arrays (eight numbers per column): sent as
+    they are, Dask's serialisation makes one frame of each array, some 30 times slower
+    than one pickle for a wide frame. Unpickle with :func:`pickle.loads`.
+    """
+    return pickle.dumps(part.partial, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def ddl_transform(part: Any, info: Any) -> Block:
-    """Transform one pandas partition into a float32 training block."""
-    return info.transform(part, training=True)
+    """Transform one partition (pandas, or a :class:`Part`) into a float32 training block."""
+    return info.transform(part.frame if isinstance(part, Part) else part, training=True)
 
 
 def ddl_prepare(expected: str | None, *blocks: Block) -> Block:

@@ -190,19 +190,19 @@ class FitMixin:
             register(self)
             return self
 
-        from ..distributed import DaskBackend, as_dask, locked_workers, read_once, training_session
+        from ..distributed import DaskBackend, HeldFrame, as_dask, locked_workers, training_session
 
         with training_session(client, params["scheduler_address"]) as c:
             valid = as_dask(valid, c)
             with locked_workers(c) as workers:
-                frame = read_once(as_dask(frame, c), c)  # statistics and blocks: one read
+                frame = HeldFrame(c, as_dask(frame, c))  # statistics and blocks: one read
                 plan = plan_fit(frame, response, params, task=task, classes=classes,
                                 n_nodes=len(workers), pretrained=pretrained,
                                 available_cores=available_cores(), scheduler=c, **plan_args)
                 info = plan.info
                 _check_dense_size(info, math.ceil(info.n_rows / max(1, frame.npartitions)))
                 backend = DaskBackend(c, frame, valid, plan)
-                frame = None  # the blocks are built: the persisted partitions can go
+                frame.release()  # the blocks are built: the read partitions can go
                 eff = plan.run_params(n_rows=backend.n_rows,
                                       model_class_distribution=backend.model_class_distribution)
                 try:

@@ -97,7 +97,7 @@ def fit_data_info(frame: Any, *, response: Any, features: Sequence[Any] | None,
     )
     if is_dask:
         used = [c for c in columns if c in set(candidates) | special - {excluded_response}]
-        stats = _dask_stats(frame[used], plan, scheduler)
+        stats = _dask_stats(frame, used, plan, scheduler)
     else:
         if len(frame) == 0:
             raise DataError("The frame is empty (0 rows).")
@@ -122,11 +122,9 @@ def _check_task(task: Any) -> str:
 def _is_dask(frame: Any) -> bool:
     if isinstance(frame, pd.DataFrame):
         return False
-    try:
-        import dask.dataframe as dd
-    except ImportError:  # pragma: no cover
-        dd = None
-    if dd is None or not isinstance(frame, dd.DataFrame):
+    import dask.dataframe as dd
+
+    if not (isinstance(frame, dd.DataFrame) or hasattr(frame, "map_partials")):
         raise TypeError(f"DataInfo.fit needs a pandas or dask DataFrame; got {type(frame).__name__}.")
     return True
 
@@ -216,21 +214,23 @@ def _check_dtypes(task: str, dtypes: dict, candidates: list, response: Any, weig
     return "numeric"
 
 
-def _dask_stats(frame: Any, plan: _stats.StatsPlan, scheduler: Any) -> dict:
-    """The statistics of a Dask frame in one ``dask.compute``.
+def _dask_stats(frame: Any, used: list, plan: _stats.StatsPlan, scheduler: Any) -> dict:
+    """The statistics of a Dask frame's ``used`` columns in one pass.
 
-    The partials are computed by ``map_partitions``, so each is fused with whatever computes
-    its partition (column projections, the response attached to the features): one task
-    per partition, whose result is the small partial. The partitions themselves are not
-    stored as task results on the way (a worker would hold each and measure its size).
-    The tasks are named ``ddl-stats-...`` (what Dask's dashboard shows for them)."""
+    A frame with ``map_partials`` (the Dask fit's ``HeldFrame``: read once, kept where its
+    partitions are) computes the partials itself. Otherwise one ``dask.compute`` of
+    ``map_partitions`` partials (tasks ``ddl-stats-...``), each fused with whatever computes
+    its partition, so that no partition is stored as a task result on the way."""
+    if hasattr(frame, "map_partials"):
+        return _stats.combine_stats(frame.map_partials(_stats.partition_stats, plan,
+                                                       columns=used), plan)
     import uuid
 
     import dask
 
-    parts = frame.map_partitions(_stats.partition_stats, plan, meta=("stats", object),
-                                 enforce_metadata=False, align_dataframes=False,
-                                 token="ddl-stats").to_delayed()
+    parts = frame[used].map_partitions(_stats.partition_stats, plan, meta=("stats", object),
+                                       enforce_metadata=False, align_dataframes=False,
+                                       token="ddl-stats").to_delayed()
     total = dask.delayed(_stats.combine_stats)(parts, plan,
                                                dask_key_name=f"ddl-stats-total-{uuid.uuid4().hex}")
     (stats,) = dask.compute(total, scheduler=scheduler)

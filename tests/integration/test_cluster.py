@@ -248,7 +248,8 @@ def test_losing_a_worker_with_replicated_data_keeps_training_on_the_survivor(clu
 #: tasks it runs first, and the settings that make the moment happen (a score interval no
 #: fit reaches: the first iteration is scored, then only the final one)
 MOMENTS = {
-    # (the transform is fused into the user's graph: its key names the graph, then ours)
+    # (the read of the partitions, with their statistics, during the statistics pass)
+    "setup-read": ("ddl-read-", 0, {}),
     "setup-transform": ("ddl-transform-", 0, {}),
     "setup-prepare": ("ddl-prepare-", 0, {}),
     "calibration": ("ddl-calibrate-", 0, {"train_samples_per_iteration": -2}),

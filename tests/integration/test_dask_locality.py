@@ -117,13 +117,33 @@ def test_a_parquet_frame_is_read_once_per_fit(client, table, tmp_path):
     with distributed.get_task_stream(client=client) as stream:
         clf, sent = _fit_and_count(client, ddf.drop(columns="label"), ddf["label"],
                                    force_load_balance=False)
-    # (fused keys name their parts: read-parquet-..., read_parquet-...)
-    reads = sum(1 for t in stream.data
-                if "read-parquet" in str(t["key"]) or "read_parquet" in str(t["key"]))
-    assert reads == 8, f"{reads} Parquet reads for 8 files"
+    # (the file reads are fused into the fit's read tasks, one per file; a separate read
+    # would show under its own key: read-parquet-..., read_parquet-...)
+    alone = [t["key"] for t in stream.data
+             if "read-parquet" in str(t["key"]) or "read_parquet" in str(t["key"])]
+    reads = [t["key"] for t in stream.data if str(t["key"]).startswith("ddl-read-")]
+    assert alone == [] and len(reads) == 8, f"{len(reads)} reads for 8 files, {alone}"
     assert sent < 0.05 * N * (P + 1) * 4
     # the persisted partitions are released once the blocks are built
     assert not [k for k in client.who_has() if "read" in str(k) and "parquet" in str(k)]
+
+
+def test_a_persisted_frame_is_read_once_by_the_fits_own_tasks(client, table):
+    """Statistics and blocks come from one read of each persisted partition, by tasks of
+    the fit (``ddl-read``): no alias task of the persisted frame runs, and no pandas
+    partition is stored as a task result on the way (each would be stored and measured
+    again by its worker, a large part of a fit's setup on a wide frame)."""
+    from dask.utils import key_split
+
+    workers = sorted(client.scheduler_info()["workers"])
+    ddf = _persisted(client, table, [workers[0]] * 4 + [workers[1]] * 4)
+    with distributed.get_task_stream(client=client) as stream:
+        clf, sent = _fit_and_count(client, ddf.drop(columns="label"), ddf["label"],
+                                   force_load_balance=False)
+    stages = [key_split(t["key"]) for t in stream.data]
+    assert [s for s in stages if not s.startswith("ddl-")] == [], sorted(set(stages))
+    assert stages.count("ddl-read") == 8 and stages.count("ddl-transform") == 8
+    assert sent < 0.05 * N * (P + 1) * 4
 
 
 def _slow_partition(part, seconds):
