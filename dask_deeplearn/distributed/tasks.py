@@ -43,6 +43,7 @@ __all__ = [
     "loosen_restrictions",
     "concat_blocks",
     "progress_message",
+    "row_slices",
     "task_key",
 ]
 
@@ -138,6 +139,21 @@ def concat_blocks(blocks: Sequence[Block]) -> Block:
     n = sum(b.n_rows for b in blocks)
     return Block(X=cat("X"), y=cat("y"), weight=cat("weight"), offset=cat("offset"),
                  index=np.arange(n, dtype=np.int64))
+
+
+def row_slices(block: Block, n: int) -> list[Block]:
+    """``block`` cut into ``n`` runs of rows (views; fewer when it is small, none when empty)."""
+    rows = block.n_rows
+    n = max(1, min(n, rows // 1024 if rows >= 2048 else 1))
+    bounds = np.linspace(0, rows, n + 1).astype(np.int64)
+
+    def part(a: np.ndarray | None, i: int) -> np.ndarray | None:
+        return None if a is None else a[bounds[i]:bounds[i + 1]]
+
+    return [Block(X=block.X[bounds[i]:bounds[i + 1]], y=part(block.y, i),
+                  weight=part(block.weight, i), offset=part(block.offset, i),
+                  index=block.index[bounds[i]:bounds[i + 1]])
+            for i in range(n) if rows > 0]
 
 
 def task_key(stage: str) -> str:
@@ -310,12 +326,31 @@ def ddl_score(
     params: dict[str, Any],
     *blocks: Block,
 ) -> Any:
-    """Merged metric partial of ``state`` over this worker's scoring blocks (or None)."""
+    """Merged metric partial of ``state`` over this worker's scoring blocks (or None).
+
+    Every thread of the worker scores a share of the rows, as a training task uses them
+    all: the forward pass's matrix products release the GIL, and a Dask worker's BLAS
+    runs one thread per process (its environment limits it at start-up).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed import get_worker
+
     from ..metrics import merge_partials
     from ..training.scoring import score_block
 
-    parts = [score_block(state, b, data_info=info, task=task, distribution=distribution,
-                         params=params) for b in blocks if b.n_rows > 0]
+    nthreads = max(1, int(get_worker().state.nthreads))
+    pieces = [piece for b in blocks for piece in row_slices(b, nthreads)]
+
+    def one(block: Block) -> Any:
+        return score_block(state, block, data_info=info, task=task, distribution=distribution,
+                           params=params)
+
+    if len(pieces) > 1:
+        with ThreadPoolExecutor(min(nthreads, len(pieces))) as pool:
+            parts = list(pool.map(one, pieces))
+    else:
+        parts = [one(p) for p in pieces]
     if not parts:
         return None
     return merge_partials(parts)
