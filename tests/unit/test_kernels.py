@@ -590,12 +590,19 @@ def train_cases() -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_kernels_reproduce_the_recorded_weights(name, batch):
+    """Per-sample kernels (batch 1, our own loops) reproduce the recorded arrays bit for
+    bit. Mini-batches multiply matrices with the BLAS numpy is built with, whose float32
+    rounding differs between builds: there to 1e-5 relative (measured across builds: at
+    most 1.2e-6; a change to the kernel's arithmetic moves weights by far more)."""
     golden = np.load(GOLDEN)
     got = train_case(name, batch)
     for key, value in got.items():
         ref = golden[key]
         assert value.dtype == ref.dtype and value.shape == ref.shape, key
-        assert np.array_equal(value.view(np.uint8), ref.view(np.uint8)), key
+        if batch == 1:
+            assert np.array_equal(value.view(np.uint8), ref.view(np.uint8)), key
+        else:
+            np.testing.assert_allclose(value, ref, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 if __name__ == "__main__":  # rewrite the recorded arrays
