@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import numpy as np
 from distributed import Client, LocalCluster, WorkerPlugin
 
-__all__ = ["connect", "current_client", "embedded_cluster", "ensure_warm", "warm_up",
+__all__ = ["connect", "current_client", "embedded_cluster", "ensure_warm", "wait_warm", "warm_up",
            "WarmupPlugin"]
 
 logger = logging.getLogger("dask_deeplearn")
@@ -148,6 +148,23 @@ def ensure_warm(client: Client) -> None:
     have = client.run(_has_warmup)
     if not have or not all(have.values()):
         client.register_plugin(WarmupPlugin())
+
+
+def wait_warm(client: Client, timeout: float = 600.0) -> None:
+    """:func:`ensure_warm`, then wait until every worker has loaded the kernels.
+
+    A fit does not wait (its setup runs while the kernels load); this is for measuring a
+    fit on warm workers, as a long-lived cluster's are after their first fit.
+    """
+    ensure_warm(client)
+    client.run(_kernels_loaded, timeout)
+
+
+def _kernels_loaded(timeout: float) -> bool:  # pragma: no cover - runs in worker processes
+    from . import tasks
+
+    ready = tasks.KERNELS_READY
+    return ready is None or ready.wait(timeout)
 
 
 def _has_warmup(dask_worker: Any) -> bool:
