@@ -184,7 +184,7 @@ class DaskBackend(RecoveryMixin):
                     tasks.ddl_transform, part, self._info, workers=where or None,
                     allow_other_workers=not where, pure=False,
                     key=f"{prefix}-{self.name}-{i}"))
-            keys = [f.key for f, _ in zip(futures, frame.parts)]
+            keys = [f.key for f in futures]
         else:
             blocks = frame.map_partitions(tasks.ddl_transform, self._info, meta=frame._meta,
                                           enforce_metadata=False, align_dataframes=False,

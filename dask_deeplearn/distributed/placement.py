@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from dask.core import get_dependencies
 from distributed import Future
 
-__all__ = ["holders_of", "memory_inputs", "plan_blocks", "replica_fits"]
+__all__ = ["holders_of", "memory_inputs", "needed_nodes", "plan_blocks", "replica_fits"]
 
 #: fraction of a worker's memory limit replicated training data may take
 _REPLICA_MEMORY_FRACTION = 0.5
@@ -68,7 +68,29 @@ def plan_blocks(
     return {w: sorted(b) for w, b in plan.items() if b}
 
 
-def memory_inputs(client: Any, collection: Any) -> dict[Any, Future]:
+def needed_nodes(dsk: dict, keys: Sequence[Any]) -> dict[Any, Any]:
+    """The nodes of graph ``dsk`` that computing ``keys`` needs, by key.
+
+    The walk stops at data in workers' memory (a ``Future`` node); keys the graph uses
+    but does not define map to None.
+    """
+    needed: dict[Any, Any] = {}
+    stack = list(keys)
+    while stack:
+        key = stack.pop()
+        if isinstance(key, list):
+            stack.extend(key)
+            continue
+        if key in needed:
+            continue
+        node = needed[key] = dsk.get(key)
+        if node is not None and not isinstance(node, Future):
+            deps = getattr(node, "dependencies", None)  # a task, or a legacy tuple task
+            stack.extend(get_dependencies(dsk, key) if deps is None else deps)
+    return needed
+
+
+def memory_inputs(client: Any, collection: Any, dsk: dict | None = None) -> dict[Any, Future]:
     """The keys a Dask collection is computed from but does not compute itself.
 
     Walks the collection's task graph down to data in workers' memory (a persisted or
@@ -80,34 +102,23 @@ def memory_inputs(client: Any, collection: Any) -> dict[Any, Future]:
     client : distributed.Client
     collection : dask collection
         A partition (``to_delayed()`` of a collection) or a whole collection.
+    dsk : dict, optional
+        The collection's graph as a dict, when the caller has it already.
 
     Returns
     -------
     dict
     """
-    dsk = dict(collection.__dask_graph__())
-    seen: set[Any] = set()
-    external: dict[Any, Future] = {}
-    stack = list(collection.__dask_keys__()) if not hasattr(collection, "key") else [collection.key]
-    while stack:
-        key = stack.pop()
-        if isinstance(key, list):
-            stack.extend(key)
-            continue
-        if key in seen:
-            continue
-        seen.add(key)
-        node = dsk.get(key)
-        if node is None or isinstance(node, Future):
-            # (asked as futures: the scheduler does not match tuple keys sent bare)
-            external[key] = node if node is not None else Future(key, client=client)
-        else:
-            deps = getattr(node, "dependencies", None)  # a task, or a legacy tuple task
-            stack.extend(get_dependencies(dsk, key) if deps is None else deps)
-    return external
+    dsk = dict(collection.__dask_graph__()) if dsk is None else dsk
+    keys = [collection.key] if hasattr(collection, "key") else list(collection.__dask_keys__())
+    # (asked as futures: the scheduler does not match tuple keys sent bare)
+    return {k: node if node is not None else Future(k, client=client)
+            for k, node in needed_nodes(dsk, keys).items()
+            if node is None or isinstance(node, Future)}
 
 
-def holders_of(client: Any, parts: Sequence[Any], alive: Sequence[str]) -> list[str | None]:
+def holders_of(client: Any, parts: Sequence[Any], alive: Sequence[str],
+               dsk: dict | None = None) -> list[str | None]:
     """For each partition, the live worker holding most of the in-memory data it is
     computed from, or None.
 
@@ -124,13 +135,15 @@ def holders_of(client: Any, parts: Sequence[Any], alive: Sequence[str]) -> list[
         The partitions (``to_delayed()`` of a collection).
     alive : sequence of str
         Addresses of the workers that may compute them.
+    dsk : dict, optional
+        The partitions' (shared) graph as a dict, when the caller has it already.
 
     Returns
     -------
     list of str or None
     """
     try:
-        external = [memory_inputs(client, p) for p in parts]
+        external = [memory_inputs(client, p, dsk) for p in parts]
         futures = {k: f for ext in external for k, f in ext.items()}
         who = client.who_has(list(futures.values())) if futures else {}
     except Exception:  # noqa: BLE001 - placement is an optimisation only

@@ -17,11 +17,10 @@ import uuid
 from typing import Any, Callable, Sequence
 
 from dask._task_spec import Alias
-from dask.core import get_dependencies
 from distributed import Future
 
 from . import tasks
-from .placement import holders_of, memory_inputs
+from .placement import holders_of, memory_inputs, needed_nodes
 from .recovery import _RETRIES, gather, retry_after_loss, settle
 
 __all__ = ["HeldFrame", "compute_where_held"]
@@ -46,7 +45,7 @@ def _wait_for_inputs(client: Any, frame: Any) -> None:
                 break
 
 
-def partition_graph(part: Any) -> dict:
+def partition_graph(part: Any, dsk: dict | None = None) -> dict:
     """The tasks computing one partition, with aliases of data in memory taken out.
 
     A persisted collection's partitions enter every graph built on it through alias tasks
@@ -58,22 +57,17 @@ def partition_graph(part: Any) -> dict:
     ----------
     part : dask.delayed.Delayed
         One partition (``to_delayed()`` of a collection).
+    dsk : dict, optional
+        The partition's graph as a dict, when the caller has it already (the partitions
+        of one collection share one graph).
 
     Returns
     -------
     dict
         The graph (keys to tasks, and to the ``Future`` of each in-memory input).
     """
-    dsk = dict(part.__dask_graph__())
-    needed: dict = {}
-    stack = [part.key]
-    while stack:
-        key = stack.pop()
-        if key in needed or key not in dsk:
-            continue
-        node = needed[key] = dsk[key]
-        deps = getattr(node, "dependencies", None)
-        stack.extend(get_dependencies(dsk, key) if deps is None else deps)
+    dsk = dict(part.__dask_graph__()) if dsk is None else dsk
+    needed = {k: v for k, v in needed_nodes(dsk, [part.key]).items() if v is not None}
     held = {k: v.target for k, v in needed.items()
             if isinstance(v, Alias) and (v.target not in dsk or isinstance(dsk[v.target], Future))}
     if not held:
@@ -104,10 +98,12 @@ def compute_where_held(client: Any, collection: Any, alive: Sequence[str], name:
         The keys of the pinned tasks (their restrictions are loosened once computed).
     """
     delayed = collection.to_delayed()
-    where = holders_of(client, delayed, alive)
+    # (the partitions share one graph: made a dict once, not once per partition)
+    graph = dict(delayed[0].__dask_graph__()) if delayed else {}
+    where = holders_of(client, delayed, alive, graph)
     futures, pinned, pinned_keys = [], [], []
     for i, (part, w) in enumerate(zip(delayed, where)):
-        dsk = partition_graph(part)
+        dsk = partition_graph(part, graph)
         key = f"{name}-{i}"
         dsk[key] = dsk.pop(part.key).substitute({}, key=key)
         if w:
