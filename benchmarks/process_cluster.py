@@ -132,8 +132,13 @@ class DieAt(distributed.WorkerPlugin):
 
     What dies: the worker process itself; with ``node``, the worker and its nanny (the
     process group the nanny leads: a whole node, nothing restarts it); with ``pid``, that
-    process instead (the scheduler). With ``stamp``, the time of the kill is written
-    there first. ``skip``: the first ``skip`` such tasks on the victim run untouched.
+    process instead (the scheduler, or another worker), once. With ``stamp``, the time of
+    the kill is written there first. ``skip``: the first ``skip`` such tasks on the victim
+    run untouched.
+
+    ``on="memory"`` triggers when a key with ``prefix`` arrives in the victim's memory
+    instead (a task's result, or data scattered or copied to it); with ``pid`` the
+    process of another worker, that worker dies while the data is being sent to both.
 
     Parameters
     ----------
@@ -144,16 +149,19 @@ class DieAt(distributed.WorkerPlugin):
     """
 
     def __init__(self, victim: str | None, prefix: str, *, node: bool = False,
-                 pid: int | None = None, stamp: str | None = None, skip: int = 0) -> None:
+                 pid: int | None = None, stamp: str | None = None,
+                 skip: int = 0, on: str = "executing") -> None:
+        if on not in ("executing", "memory"):
+            raise ValueError(f"on must be 'executing' or 'memory', got {on!r}")
         self.victim, self.prefix, self.name = victim, prefix, None
-        self.node, self.pid, self.stamp, self.skip = node, pid, stamp, skip
+        self.node, self.pid, self.stamp, self.skip, self.on = node, pid, stamp, skip, on
 
     def setup(self, worker) -> None:
         self.name = worker.name
 
     def transition(self, key, start, finish, **kwargs) -> None:
-        if (self.victim in (None, self.name) and finish == "executing"
-                and self.prefix in str(key)):
+        if (self.victim in (None, self.name) and finish == self.on
+                and self.prefix is not None and self.prefix in str(key)):
             self.skip -= 1
             if self.skip >= 0:
                 return
@@ -161,8 +169,8 @@ class DieAt(distributed.WorkerPlugin):
                 with open(self.stamp, "w") as f:
                     f.write(repr(time.time()))
             if self.pid is not None:
-                self.pid, pid = None, self.pid  # (once)
-                os.kill(pid, signal.SIGKILL)
+                self.prefix = None  # (once: the victim's later tasks run untouched)
+                os.kill(self.pid, signal.SIGKILL)
                 return
             if self.node:
                 assert os.getpgid(0) == os.getppid()  # the nanny leads this process group

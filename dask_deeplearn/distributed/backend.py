@@ -4,7 +4,7 @@ Setup (once per fit): ``DataInfo.transform`` runs on every partition where it li
 float32 blocks stay on the workers; ``who_has`` tells which worker holds which block; one
 pinned ``ddl-prepare`` task per worker concatenates that worker's blocks (or, with
 ``replicate_training_data``, all blocks: one distinct key per worker). Each iteration the
-driver scatters the current model once, submits one pinned ``ddl-train-<i>`` task per
+driver sends the current model to each worker once, submits one pinned ``ddl-train-<i>`` task per
 worker, gathers the trained states and averages them weighted by rows processed (or runs
 elastic averaging). Only weights travel; training rows never leave their worker.
 
@@ -102,7 +102,8 @@ class DaskBackend(RecoveryMixin):
         self._local: dict[str, Future] = {}      # elastic averaging: each worker's own model
         self._consensus_started = False
         self._monitor: FitMonitor | None = None
-        self._sent: tuple[ModelState, Future] | None = None  # the model on the workers now
+        # the model on the workers now: its copy on each worker
+        self._sent: tuple[ModelState, dict[str, Future]] | None = None
         self._alive: set[str] = set()
         self._set_up(train, valid)
 
@@ -345,33 +346,47 @@ class DaskBackend(RecoveryMixin):
             return {w: each for w in self.plan}
         return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}
 
-    def _send(self, state: ModelState) -> Future:
+    def _send(self, state: ModelState) -> dict[str, Future]:
         """The model on the workers: sent once, used by its scoring and the next iteration.
 
-        ``state`` is sent straight to every worker that trains or scores (so no task waits
-        for a copy from another worker); the same state asked again (the scoring of a
-        model, then the iteration that starts from it) is not sent again. A retry after a
-        lost worker sends it again (:meth:`_recover` forgets the copy, which may have died
-        with the worker).
+        Returns the copy on each worker by address (:meth:`_model_on` picks a task's).
+        ``state`` is sent straight to every worker that trains or scores, one copy under
+        its own key each, so that every task reads the copy on its own worker. Not with
+        ``scatter(broadcast=True)``: Dask copies a broadcast value from worker to worker
+        in a loop that never ends when one of them dies meanwhile (the fit hung), and its
+        memory manager later trims the copies, so that a task would wait for one from
+        another worker. The same state asked again (the scoring of a model, then the
+        iteration that starts from it) is not sent again. A retry after a lost worker
+        sends it again (:meth:`_recover` forgets the copies, which may have died with
+        the worker).
         """
         if self._sent is not None and self._sent[0] is state:
             return self._sent[1]
         targets = sorted(set(self.prepared) | {w for d in self._score_blocks.values() for w in d})
         # (the last look at the cluster: a worker lost since fails the step, which is
         # then re-planned and retried)
-        targets = [w for w in targets if w in self._alive] or None
+        targets = [w for w in targets if w in self._alive] or [None]
         # (named: Dask's task stream and Progress panel show "ddl-model", not "ModelState")
         key = tasks.task_key("ddl-model")
-        sf = self.client.scatter({key: state}, workers=targets,
-                                 broadcast=targets is not None)[key]
-        self._sent = (state, sf)
-        return sf
+        sent = {}
+        for j, w in enumerate(targets):
+            name = f"{key}-{j}"
+            sent[w] = self.client.scatter({name: state},
+                                          workers=None if w is None else [w])[name]
+        self._sent = (state, sent)
+        return sent
+
+    @staticmethod
+    def _model_on(sent: dict[str, Future], worker: str) -> Future:
+        """The copy of the model sent to ``worker`` (another one if none was: a worker
+        not seen alive when the model was sent, whose task then fails as a lost one)."""
+        return sent[worker] if worker in sent else next(iter(sent.values()))
 
     def _submit_iteration(self, state: ModelState, shares: dict[str, int], seed: int,
                           shuffle: bool, label: str,
                           report: bool = False) -> tuple[list[str], list[Future]]:
         client = self.client
-        sf = self._send(state)
+        sent = self._send(state)
         elastic = bool(self.params["elastic_averaging"]) and not self.single
         progress = ((progress_topic(self.name), self.name, self._iteration)
                     if report and self._monitor is not None else None)
@@ -379,6 +394,7 @@ class DaskBackend(RecoveryMixin):
         for j, (w, n) in enumerate(shares.items()):
             if n <= 0:
                 continue
+            sf = self._model_on(sent, w)
             start = self._local.get(w, sf) if elastic else sf
             full_epoch = n == self.worker_rows[w] and not self.replicate
             auto_shuffle = (
@@ -397,7 +413,7 @@ class DaskBackend(RecoveryMixin):
 
     def train_iteration(self, state: ModelState, n_samples: int, seed: int,
                         shuffle: bool) -> tuple[ModelState, int]:
-        """One iteration: scatter, one pinned task per worker, gather, average."""
+        """One iteration: the model sent, one pinned task per worker, gather, average."""
         self._iteration += 1
         label = f"ddl-train-{self._iteration}"
         if self._monitor is not None:
@@ -461,12 +477,12 @@ class DaskBackend(RecoveryMixin):
         """Metrics on the fixed scoring sample, reduced from one partial per worker."""
         for attempt in range(_RETRIES + 1):
             try:
-                sf = self._send(state)
+                sent = self._send(state)
                 futs, targets = [], []
                 for j, (w, blocks) in enumerate(self._score_blocks[which].items()):
                     targets.append(w)
                     futs.append(self.client.submit(
-                        tasks.ddl_score, sf, self._info, self.task, self.distribution,
+                        tasks.ddl_score, self._model_on(sent, w), self._info, self.task, self.distribution,
                         self._params_f, *blocks, workers=[w], allow_other_workers=False,
                         pure=False,
                         key=f"ddl-score-{which}-{self._iteration}-{self.name}-{j}-{attempt}"))

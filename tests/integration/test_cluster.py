@@ -389,6 +389,29 @@ def test_losing_the_worker_holding_the_data_description_is_survived(cluster, los
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("replicate", [True, False], ids=["replicated", "local"])
+def test_a_worker_lost_while_the_model_is_sent_to_the_workers_is_survived(
+        cluster, loss_data, calm_accuracy, replicate):
+    """w0 kills w1 as it receives its 4th copy of a model: sending the copy to the dead
+    worker fails, and the fit goes on with the survivor. (Sent
+    with ``scatter(broadcast=True)``, Dask copied the model to the dead worker in a loop
+    that never ends, and the fit hung.)"""
+    df, feats = loss_data
+    calm = calm_accuracy({"replicate_training_data": replicate})
+    info = cluster.client.scheduler_info(n_workers=-1)["workers"]
+    pids = {info[a]["name"]: pid for a, pid in cluster.worker_pids().items()}
+    _register(cluster, _DieAt("w0", "ddl-model", on="memory", skip=3, pid=pids["w1"]))
+    ddf = dd.from_pandas(df, npartitions=6)
+    clf = DeepLearningClassifier(**{**LOSS, "replicate_training_data": replicate})
+    fitted = clf.fit(ddf[feats], ddf["y"], client=cluster.client, block=False).result(
+        timeout=120)
+    assert len(cluster.client.scheduler_info(n_workers=-1)["workers"]) == 1  # one died
+    assert any("left" in e or "re-planned" in e for e in fitted.events_), fitted.events_
+    assert fitted.stop_reason_ == "epochs" and fitted.epochs_ >= 6
+    assert fitted.score(df[feats], df["y"]) >= calm - 0.01
+
+
+@pytest.mark.slow
 def test_losing_the_scheduler_raises_a_clear_error_and_keeps_the_last_model(cluster, tmp_path,
                                                                             loss_data):
     """The scheduler is killed as iteration 4 starts, with no scoring after iteration 1:
