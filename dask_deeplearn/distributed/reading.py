@@ -11,7 +11,6 @@ wide frame's measure walks every column), and the partials come back as small va
 
 from __future__ import annotations
 
-import pickle
 import time
 import uuid
 from typing import Any, Callable, Sequence
@@ -185,7 +184,7 @@ class HeldFrame:
                 partials = [self.client.submit(
                     tasks.ddl_partial, f, pure=False,
                     key=f"ddl-stats-{self.name}r{attempt}-{i}") for i, f in enumerate(futures)]
-                return [pickle.loads(b) for b in gather(self.client, partials)]
+                return [tasks.partial_from_bytes(b) for b in gather(self.client, partials)]
             except Exception as exc:
                 self.parts = []
                 retry_after_loss(self.client, exc, attempt)

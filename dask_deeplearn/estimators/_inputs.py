@@ -11,7 +11,7 @@ import contextlib
 import numbers
 import os
 import warnings
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -228,25 +228,12 @@ def _use_dask(params: dict[str, Any], *, is_dask: bool, client: Any) -> bool:
     return use
 
 
-def _assign_columns(part: pd.DataFrame, *cols: Any, names: Sequence[str]) -> pd.DataFrame:
-    """Add row-aligned companion partitions (response, weights) to a feature partition."""
-    extra = {}
-    for name, col in zip(names, cols):
-        values = np.asarray(col).reshape(-1)
-        if values.shape[0] != len(part):
-            raise DataError(
-                f"A partition of X has {len(part)} rows but the matching partition of "
-                f"{'y' if name == _RESPONSE else 'sample_weight'} has {values.shape[0]}; "
-                "X and y must have aligned partitions (repartition/rechunk them alike)."
-            )
-        extra[name] = values
-    return part.assign(**extra)
-
-
 def _attach_dask(frame: Any, columns: dict[str, Any]) -> Any:
     """Zip Dask companions (y, sample_weight) onto the partitions of a Dask frame ``frame``."""
     import dask.array as da
     import dask.dataframe as dd
+
+    from ..distributed.tasks import ddl_attach
 
     names, cols = [], []
     for name, col in columns.items():
@@ -272,7 +259,10 @@ def _attach_dask(frame: Any, columns: dict[str, Any]) -> Any:
     meta = frame._meta.assign(**{
         n: pd.Series(dtype=c._meta.dtype if n == _RESPONSE else "float64") for n, c in zip(names, cols)
     })
-    return frame.map_partitions(_assign_columns, *cols, names=names, meta=meta,
+    # (a function of the light worker-side module: unpickling the task on a worker does not
+    # import the estimators, and scikit-learn with them)
+    shown = ["y" if n == _RESPONSE else "sample_weight" for n in names]
+    return frame.map_partitions(ddl_attach, *cols, names=names, shown=shown, meta=meta,
                                 align_dataframes=False)
 
 

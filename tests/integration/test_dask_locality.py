@@ -167,3 +167,24 @@ def test_a_persist_still_running_when_fit_starts_stays_where_it_lands(client, ta
                                force_load_balance=False)
     assert clf.worker_rows_ == {workers[0]: N * 6 // 8, workers[1]: N * 2 // 8}
     assert sent < 0.05 * N * (P + 1) * 4
+
+
+#: what a worker must not import to run a fit's tasks
+HEAVY = ("sklearn", "dask_deeplearn.estimators")
+
+
+def test_a_new_worker_runs_a_fit_without_importing_the_estimators(table):
+    """A Dask fit's tasks are read on the workers with the light worker-side modules: not
+    with the estimators and scikit-learn (two seconds of a new worker's first fit, spent
+    unpickling the task that attaches ``y`` to ``X``)."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as c:
+        ddf = dd.from_pandas(table, npartitions=2)
+        clf = DeepLearningClassifier(hidden=[4], epochs=1, seed=1, **FAST)
+        clf.fit(ddf.drop(columns="label"), ddf["label"], client=c)
+        assert clf.backend_ == "dask"
+        # (a lambda travels by value: a function of this module would import it, and the
+        # estimators with it, on the worker)
+        imported = c.run(lambda: [m for m in HEAVY if m in __import__("sys").modules])
+        assert list(imported.values()) == [[]]

@@ -36,11 +36,48 @@ def test_a_read_keeps_the_used_columns_and_their_statistics():
     part = tasks.ddl_read(frame, ["a", "b", "c"], _stats.partition_stats, (plan,))
     assert list(part.frame.columns) == ["a", "b", "c"]
     want = _stats.partition_stats(frame[["a", "b", "c"]], plan)
-    got = pickle.loads(tasks.ddl_partial(part))
+    got = tasks.partial_from_bytes(tasks.ddl_partial(part))
     assert got["n_rows"] == want["n_rows"] == 500
     for col in ("a", "b"):
         np.testing.assert_array_equal(got["num"][col], want["num"][col])
     assert sizeof(part) == part.nbytes == tasks.frame_nbytes(part.frame)
+
+
+def test_the_partials_of_a_wide_frame_travel_as_one_array_and_come_back_the_same():
+    """784 columns: eight numbers each, sent as one (784, 8) array, not 784 arrays."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(200, 784)), columns=[f"p{i}" for i in range(784)])
+    frame["g"] = pd.Categorical(rng.choice(["x", "y"], 200))
+    cols = tuple(frame.columns[:784])
+    plan = _stats.StatsPlan(numeric=cols, categorical=("g",), response=None,
+                            response_kind=None, weights=None, weighted_moments=False,
+                            offset=None, level_response=())
+    part = tasks.ddl_read(frame, list(frame.columns), _stats.partition_stats, (plan,))
+    sent = pickle.loads(tasks.ddl_partial(part))
+    assert isinstance(sent["num"], tasks.Packed) and sent["num"].values.shape == (784, 8)
+    got, want = tasks.partial_from_bytes(tasks.ddl_partial(part)), part.partial
+    assert list(got["num"]) == list(cols)
+    _same(got, want)
+    few = tasks.pack({"k": {"few": np.zeros(8)}})
+    assert isinstance(few["k"]["few"], np.ndarray)  # (a short dict stays as it is)
+    _same(_stats.combine_stats([got, got], plan), _stats.combine_stats([want, want], plan))
+
+
+def _same(a, b) -> None:
+    """``a`` and ``b`` hold the same values (dicts, lists and arrays compared within)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    else:
+        assert a == b or (a != a and b != b), (a, b)
 
 
 def test_the_measured_size_of_a_kept_partition_is_dasks_for_plain_columns():
@@ -87,3 +124,4 @@ def test_scoring_shares_are_views_covering_every_row_in_order(rows, n, pieces):
         np.testing.assert_array_equal(np.concatenate([p.X for p in out]), X)
         np.testing.assert_array_equal(np.concatenate([p.index for p in out]), block.index)
         assert all(p.weight is None for p in out)
+
