@@ -44,7 +44,7 @@ from . import tasks
 from .averaging import average_states, mix_states
 from .dashboard import progress_topic
 from .monitor import FitMonitor
-from .placement import plan_blocks, replica_fits
+from .placement import plan_blocks, replica_fits, split_rows
 from .reading import HeldFrame, compute_where_held, loosen
 from .recovery import (  # noqa: F401 - ClusterLostError is re-exported
     _RETRIES,
@@ -344,7 +344,7 @@ class DaskBackend(RecoveryMixin):
             # every node processes about tspi / nodes rows of its full copy (as H2O)
             each = max(1, int(round(n_samples / self.n_nodes)))
             return {w: each for w in self.plan}
-        return {w: int(round(n_samples * r / self.n_rows)) for w, r in self.worker_rows.items()}
+        return split_rows(n_samples, self.worker_rows)
 
     def _send(self, state: ModelState) -> dict[str, Future]:
         """The model on the workers: sent once, used by its scoring and the next iteration.

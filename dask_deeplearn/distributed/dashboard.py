@@ -252,7 +252,7 @@ _STOP_TEXT = {
                            "reached the threshold",
     "regression_stop": "regression_stop: the training MSE reached the threshold",
     "max_runtime_secs": "max_runtime_secs: the time limit was reached",
-    "no training rows": "an iteration trained no rows",
+    "no training rows": "iterations kept training no rows",
     "cancelled": "cancelled",
     "interrupted": "interrupted",
 }

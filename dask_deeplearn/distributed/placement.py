@@ -22,6 +22,24 @@ def replica_fits(nbytes: int, memory_limits: list[int]) -> bool:
     return all(lim == 0 or nbytes <= _REPLICA_MEMORY_FRACTION * lim for lim in memory_limits)
 
 
+def split_rows(n: int, sizes: dict[str, int]) -> dict[str, int]:
+    """``n`` rows shared among workers in proportion to ``sizes``, summing to ``n``.
+
+    Each worker gets the floor of its share, and the rows left over go to the largest
+    remainders (ties to the larger worker, then the first): an iteration of fewer rows than
+    workers still trains ``n`` rows, not zero on every worker.
+    """
+    total = sum(sizes.values())
+    if total <= 0 or n <= 0:
+        return {w: 0 for w in sizes}
+    exact = {w: n * r / total for w, r in sizes.items()}
+    out = {w: int(x) for w, x in exact.items()}
+    order = sorted(sizes, key=lambda w: (-(exact[w] - out[w]), -sizes[w]))
+    for w in order[: n - sum(out.values())]:
+        out[w] += 1
+    return out
+
+
 def plan_blocks(
     owners: list[str],
     rows: list[int],

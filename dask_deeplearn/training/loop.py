@@ -81,6 +81,11 @@ class FitObserver(Protocol):
         ...
 
 
+#: iterations in a row that trained no rows before training stops ("no training rows"): an
+#: iteration of one expected row comes out empty with probability 1/e, twenty in a row
+#: about once in half a billion fits
+EMPTY_ITERATIONS = 20
+
 #: the stop reasons of a run that ended before its epochs (see :func:`fit_status`)
 _EARLY = ("early_stopping", "classification_stop", "regression_stop", "max_runtime_secs",
           "no training rows")
@@ -297,6 +302,7 @@ class _Run:
         self.rows_per_10s: float | None = None
         self.events: list[str] = []
         self.last_dt = 0.0
+        self.empty = 0  # iterations in a row that trained no rows
         self.tspi = 0
         self.in_training = False
         self.last_good = state
@@ -440,8 +446,9 @@ class _Run:
         it_start = time.time()
         self.in_training = True
         try:
-            new_state, done = self.backend.train_iteration(state, self.tspi,
-                                                           self.seed + state.processed, shuffle)
+            # (the seed moves on with the rows trained, and past an empty iteration)
+            seed = self.seed + state.processed + 0x9E37 * self.empty
+            new_state, done = self.backend.train_iteration(state, self.tspi, seed, shuffle)
             self.in_training = False
         except Exception as exc:
             # e.g. every worker lost: hand the last finished model to the caller
@@ -468,11 +475,17 @@ class _Run:
                                      iteration - 1)
             raise exc
         self.state = new_state
-        if done == 0:
-            self.events.append(f"iteration {iteration}: no rows were trained")
+        # an iteration of a few rows, drawn by Bernoulli sampling, can come out empty by
+        # chance; training stops only when iterations keep training nothing
+        self.empty = self.empty + 1 if done == 0 else 0
+        if self.empty >= EMPTY_ITERATIONS:
+            self.events.append(f"iteration {iteration}: no rows were trained in "
+                               f"{EMPTY_ITERATIONS} iterations in a row")
             self.stop_reason = "no training rows"
             self.score_now()
             return False
+        if done == 0:
+            return True
         timed_out = self.max_runtime > 0 and time.time() - self.t0 > self.max_runtime
         final = self.state.processed / self.n_rows >= self.epochs or timed_out
         if self.schedule.due(time.time(), final=final):

@@ -1,5 +1,5 @@
 """The pieces of a Dask fit's single read: kept partitions, their size, graphs without
-aliases, scoring shares (no cluster needed)."""
+aliases, scoring shares, iteration shares (no cluster needed)."""
 
 from __future__ import annotations
 
@@ -125,3 +125,19 @@ def test_scoring_shares_are_views_covering_every_row_in_order(rows, n, pieces):
         np.testing.assert_array_equal(np.concatenate([p.index for p in out]), block.index)
         assert all(p.weight is None for p in out)
 
+
+@pytest.mark.parametrize("n,sizes,want", [
+    (1, {"a": 50, "b": 50}, {"a": 1, "b": 0}),
+    (1, {"a": 30, "b": 70}, {"a": 0, "b": 1}),
+    (3, {"a": 10, "b": 10, "c": 10}, {"a": 1, "b": 1, "c": 1}),
+    (7, {"a": 10, "b": 20}, {"a": 2, "b": 5}),
+    (60_000, {"a": 45_000, "b": 15_000}, {"a": 45_000, "b": 15_000}),
+    (0, {"a": 5, "b": 5}, {"a": 0, "b": 0}),
+    (4, {"a": 0, "b": 0}, {"a": 0, "b": 0}),
+])
+def test_an_iteration_is_shared_among_workers_without_losing_rows(n, sizes, want):
+    from dask_deeplearn.distributed.placement import split_rows
+
+    got = split_rows(n, sizes)
+    assert got == want
+    assert sum(got.values()) == (n if sum(sizes.values()) else 0)

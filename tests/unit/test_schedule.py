@@ -97,3 +97,20 @@ def test_stop_early_tolerance_direction_and_nan():
     # sign change between moving averages: never stop
     assert not stop_early([1.0, -1.0, 0.5, 0.5], stopping_rounds=2, stopping_metric="deviance",
                           stopping_tolerance=0.0)
+
+
+def test_iterations_of_one_row_that_come_out_empty_do_not_stop_training():
+    """One expected row per iteration, drawn by Bernoulli sampling: about a third of the
+    iterations train none, and the fit goes on to its epochs (it used to stop at the
+    first empty one, reason "no training rows")."""
+    import numpy as np
+
+    from dask_deeplearn import DeepLearningClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DeepLearningClassifier(hidden=[3], epochs=0.3, seed=5, train_samples_per_iteration=1,
+                                 backend="local", quiet_mode=True).fit(X, y)
+    assert clf.stop_reason_ == "epochs", clf.events_
+    assert clf.state_.processed >= 30 and clf.n_iter_ > clf.state_.processed - 10
