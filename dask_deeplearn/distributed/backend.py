@@ -4,9 +4,9 @@ Setup (once per fit): ``DataInfo.transform`` runs on every partition where it li
 float32 blocks stay on the workers; ``who_has`` tells which worker holds which block; one
 pinned ``ddl-prepare`` task per worker concatenates that worker's blocks (or, with
 ``replicate_training_data``, all blocks: one distinct key per worker). Each iteration the
-driver sends the current model to each worker once, submits one pinned ``ddl-train-<i>`` task per
-worker, gathers the trained states and averages them weighted by rows processed (or runs
-elastic averaging). Only weights travel; training rows never leave their worker.
+driver sends the current model to each worker once, submits one pinned ``ddl-train-<i>``
+task per worker, gathers the trained states and averages them weighted by rows processed
+(or runs elastic averaging). Only weights travel; training rows never leave their worker.
 
 Where blocks go is in :mod:`.placement`, how trained models combine in :mod:`.averaging`,
 and re-planning after a worker loss in :mod:`.recovery`; this module runs the iteration
@@ -482,9 +482,9 @@ class DaskBackend(RecoveryMixin):
                 for j, (w, blocks) in enumerate(self._score_blocks[which].items()):
                     targets.append(w)
                     futs.append(self.client.submit(
-                        tasks.ddl_score, self._model_on(sent, w), self._info, self.task, self.distribution,
-                        self._params_f, *blocks, workers=[w], allow_other_workers=False,
-                        pure=False,
+                        tasks.ddl_score, self._model_on(sent, w), self._info, self.task,
+                        self.distribution, self._params_f, *blocks, workers=[w],
+                        allow_other_workers=False, pure=False,
                         key=f"ddl-score-{which}-{self._iteration}-{self.name}-{j}-{attempt}"))
                 parts = [p for p in self._gather(futs, targets) if p is not None]
                 break

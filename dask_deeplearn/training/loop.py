@@ -82,8 +82,8 @@ class FitObserver(Protocol):
 
 
 #: iterations in a row that trained no rows before training stops ("no training rows"): an
-#: iteration of one expected row comes out empty with probability 1/e, twenty in a row
-#: about once in half a billion fits
+#: iteration of one expected row comes out empty with probability 1/e, twenty in a row with
+#: probability 2e-9
 EMPTY_ITERATIONS = 20
 
 #: the stop reasons of a run that ended before its epochs (see :func:`fit_status`)
