@@ -15,6 +15,7 @@ protocol.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import operator
 import time
@@ -368,11 +369,17 @@ class DaskBackend(RecoveryMixin):
         targets = [w for w in targets if w in self._alive] or [None]
         # (named: Dask's task stream and Progress panel show "ddl-model", not "ModelState")
         key = tasks.task_key("ddl-model")
-        sent = {}
-        for j, w in enumerate(targets):
-            name = f"{key}-{j}"
-            sent[w] = self.client.scatter({name: state},
-                                          workers=None if w is None else [w])[name]
+        client = self.client
+
+        async def send_all() -> list[dict[str, Future]]:
+            # (the copies go out at once, not one after the other)
+            return await asyncio.gather(*(
+                client.scatter({f"{key}-{j}": state}, workers=None if w is None else [w],
+                               asynchronous=True)
+                for j, w in enumerate(targets)))
+
+        copies = client.sync(send_all)
+        sent = {w: copies[j][f"{key}-{j}"] for j, w in enumerate(targets)}
         self._sent = (state, sent)
         return sent
 
