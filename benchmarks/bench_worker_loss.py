@@ -7,12 +7,13 @@ data is a Dask DataFrame read from 8 Parquet files, passed the usual way
 
 For every moment below, with ``replicate_training_data`` True and False, and every repeat,
 a worker plugin SIGKILLs one worker (the first by address, the one holding the replicated
-scoring sample) from inside the first task of that moment that runs on it; the kill point
+scoring sample) from inside the first task of that moment that runs on it (the second
+scoring task for the final scoring); the kill point
 is a task key, so it does not depend on the machine's speed. After each such fit the
 killed worker is replaced by a fresh process, warmed up (imports, compiled kernels loaded)
-before the next fit starts, so every fit starts on 3 equally warm workers (and a short fit,
-not measured, on a new cluster pays the first-time costs of the scheduler and the driver). Moments (the
-key prefix, and the settings that make the moment happen):
+before the next fit starts, so every fit starts on 3 equally warm workers (and a short
+fit, not measured, on a new cluster pays the first-time costs of the scheduler and the
+driver). Moments (the key prefix, and the settings that make the moment happen):
 
 * setup: the first read task (``ddl-read-``: the Parquet read fused with the partition's
   statistics), and the first transform task (``ddl-transform-``);
@@ -21,8 +22,9 @@ key prefix, and the settings that make the moment happen):
 * a training iteration: the third one (``ddl-train-3-``);
 * a scoring task: the training-sample scoring of the third iteration
   (``ddl-score-train-3-``);
-* the final scoring: a score interval no fit reaches, so the only scoring is the final one
-  (``ddl-score-train-``).
+* the final scoring: a score interval no fit reaches, so the only scorings are the first
+  iteration's (always scored) and the final one, killed in the second ``ddl-score-train-``
+  task.
 
 Each setting is also fitted undisturbed on the 3 workers: the reference for the test
 accuracy (difference in points = 100 x accuracy difference) and the wall time ("extra s" =
@@ -65,15 +67,17 @@ else:
     from benchmarks.process_cluster import DieAt, RealCluster  # noqa: E402
 
 N_WORKERS = 3
-#: moment -> (key prefix whose first task on the victim kills it, settings for the moment)
-MOMENTS: dict[str, tuple[str, dict]] = {
-    "setup (read)": ("ddl-read-", {}),
-    "setup (transform)": ("ddl-transform-", {}),
-    "calibration (-2)": ("ddl-calibrate-", {"train_samples_per_iteration": -2}),
-    "training iteration 3": ("ddl-train-3-", {}),
-    "scoring task (iteration 3)": ("ddl-score-train-3-", {}),
-    "final scoring": ("ddl-score-train-", {"score_each_iteration": False,
-                                           "score_interval": 1e6}),
+#: moment -> (key prefix of the task on the victim that kills it, how many such tasks run
+#: untouched before it, settings for the moment)
+MOMENTS: dict[str, tuple[str, int, dict]] = {
+    "setup (read)": ("ddl-read-", 0, {}),
+    "setup (transform)": ("ddl-transform-", 0, {}),
+    "calibration (-2)": ("ddl-calibrate-", 0, {"train_samples_per_iteration": -2}),
+    "training iteration 3": ("ddl-train-3-", 0, {}),
+    "scoring task (iteration 3)": ("ddl-score-train-3-", 0, {}),
+    # (the first iteration is always scored: the final scoring is the second)
+    "final scoring": ("ddl-score-train-", 1, {"score_each_iteration": False,
+                                              "score_interval": 1e6}),
 }
 
 
@@ -145,10 +149,11 @@ def warm_up(params: dict) -> None:
 
 
 def fit_once(cluster: Cluster, params: dict, path: str, Xt, yt, prefix: str | None,
-             timeout: float) -> dict:
+             timeout: float, skip: int = 0) -> dict:
     """One fit on ``cluster``'s 3 workers; with ``prefix``, the first worker (by address)
-    is killed from inside the first task whose key contains it, and the cluster is healed
-    afterwards (restarted when the fit did not come back within ``timeout`` seconds).
+    is killed from inside its task number ``skip + 1`` whose key contains it, and the
+    cluster is healed afterwards (restarted when the fit did not come back within
+    ``timeout`` seconds).
 
     Returns ``finished`` (a model came back), ``killed`` (the victim died), ``wall``
     (seconds of ``fit``), ``accuracy`` (on ``Xt, yt``) and ``error`` (the first line of
@@ -162,7 +167,8 @@ def fit_once(cluster: Cluster, params: dict, path: str, Xt, yt, prefix: str | No
     workers = client.scheduler_info(n_workers=-1)["workers"]
     victim = sorted(workers)[0]
     if prefix is not None:
-        client.register_plugin(DieAt(workers[victim]["name"], prefix), name="die-at")
+        client.register_plugin(DieAt(workers[victim]["name"], prefix, skip=skip),
+                               name="die-at")
     ddf = dd.read_parquet(path)
     clf = DeepLearningClassifier(**params)
     t0 = time.perf_counter()
@@ -198,7 +204,7 @@ def write_parquet(X, y, path: str, npartitions: int = 8) -> None:
 
 
 def run_section(params: dict, X, y, Xt, yt, repeats: int = 3,
-                moments: dict[str, tuple[str, dict]] = MOMENTS,
+                moments: dict[str, tuple[str, int, dict]] = MOMENTS,
                 log: Callable[[dict], None] | None = None, timeout: float = 600) -> list[dict]:
     """Measure every moment x ``replicate_training_data`` True/False x ``repeats``.
 
@@ -214,7 +220,8 @@ def run_section(params: dict, X, y, Xt, yt, repeats: int = 3,
     repeats : int
         Disturbed fits per moment and replication setting.
     moments : dict
-        Moment name -> (kill key prefix, settings); :data:`MOMENTS` by default.
+        Moment name -> (kill key prefix, tasks skipped, settings); :data:`MOMENTS` by
+        default.
     log : callable, optional
         Called with each row as soon as it is measured.
     timeout : float
@@ -241,7 +248,7 @@ def run_section(params: dict, X, y, Xt, yt, repeats: int = 3,
         cluster = Cluster(Path(tmp) / "cluster", params, path)
         try:
             # one undisturbed reference per distinct setting the moments need
-            settings = {repr(sorted(s.items())): s for _, s in moments.values()}
+            settings = {repr(sorted(s.items())): s for _, _, s in moments.values()}
             for replicate in (True, False):
                 ref = {}
                 for key, extra in settings.items():
@@ -251,9 +258,9 @@ def run_section(params: dict, X, y, Xt, yt, repeats: int = 3,
                          "replicate": replicate, "finished": f"{int(r['finished'])}/1",
                          "killed": "", "accuracy": r["accuracy"], "diff_points": math.nan,
                          "wall": r["wall"], "extra_s": math.nan, "errors": r["error"]})
-                for moment, (prefix, extra) in moments.items():
+                for moment, (prefix, skip, extra) in moments.items():
                     p = {**params, **extra, "replicate_training_data": replicate}
-                    out = [fit_once(cluster, p, path, Xt, yt, prefix, timeout)
+                    out = [fit_once(cluster, p, path, Xt, yt, prefix, timeout, skip)
                            for _ in range(repeats)]
                     add(_summary(moment, replicate, out, ref[repr(sorted(extra.items()))]))
         finally:
