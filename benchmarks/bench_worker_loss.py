@@ -8,9 +8,8 @@ data is a Dask DataFrame read from 8 Parquet files, passed the usual way
 For every moment below, with ``replicate_training_data`` True and False, and every repeat,
 a worker plugin SIGKILLs one worker (the first by address, the one holding the replicated
 scoring sample) from inside the first task of that moment that runs on it (the second
-scoring task for the final scoring); the kill point
-is a task key, so it does not depend on the machine's speed. After each such fit the
-killed worker is replaced by a fresh process, warmed up (imports, compiled kernels loaded)
+scoring task for the final scoring); the kill point is a task key, so it does not depend
+on the machine's speed. After each such fit the killed worker is replaced by a fresh process, warmed up (imports, compiled kernels loaded)
 before the next fit starts, so every fit starts on 3 equally warm workers (and a short
 fit, not measured, on a new cluster pays the first-time costs of the scheduler and the
 driver). Moments (the key prefix, and the settings that make the moment happen):

@@ -393,9 +393,9 @@ def test_losing_the_worker_holding_the_data_description_is_survived(cluster, los
 def test_a_worker_lost_while_the_model_is_sent_to_the_workers_is_survived(
         cluster, loss_data, calm_accuracy, replicate):
     """w0 kills w1 as it receives its 4th copy of a model: sending the copy to the dead
-    worker fails, and the fit goes on with the survivor. (Sent
-    with ``scatter(broadcast=True)``, Dask copied the model to the dead worker in a loop
-    that never ends, and the fit hung.)"""
+    worker fails, and the fit goes on with the survivor. (Sent with
+    ``scatter(broadcast=True)``, Dask copied the model to the dead worker in a loop that
+    never ends, and the fit hung.)"""
     df, feats = loss_data
     calm = calm_accuracy({"replicate_training_data": replicate})
     info = cluster.client.scheduler_info(n_workers=-1)["workers"]
