@@ -587,24 +587,68 @@ def train_cases() -> dict[str, np.ndarray]:
     return out
 
 
+def _host_cpu() -> str:
+    """The CPU Numba compiles for (its vector width decides how the kernels' reductions,
+    vectorised under the kernels' fast-math subset, round)."""
+    import llvmlite.binding as llvm
+
+    return f"{llvm.get_host_cpu_name()} {llvm.get_host_cpu_features().flatten()}"
+
+
 @pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_kernels_reproduce_the_recorded_weights(name, batch):
     """Per-sample kernels (batch 1, our own loops) reproduce the recorded arrays bit for
-    bit. Mini-batches multiply matrices with the BLAS numpy is built with, whose float32
-    rounding differs between builds: there to 1e-5 relative (measured across builds: at
-    most 1.2e-6; a change to the kernel's arithmetic moves weights by far more)."""
+    bit on the CPU they were recorded on. Elsewhere, and for mini-batches, to 1e-4
+    relative: the kernels let LLVM vectorise float sums (fast-math reassociation), whose
+    rounding follows the CPU's vector width (measured: at most 4.4e-5 between two CPUs),
+    and mini-batches multiply matrices with the BLAS numpy is built with, whose float32
+    rounding differs between builds (at most 1.2e-6). A change to the kernels'
+    arithmetic moves weights by far more."""
     golden = np.load(GOLDEN)
+    recorded_on = str(golden["cpu"]) if "cpu" in golden.files else None
     got = train_case(name, batch)
     for key, value in got.items():
         ref = golden[key]
         assert value.dtype == ref.dtype and value.shape == ref.shape, key
-        if batch == 1:
+        if batch == 1 and recorded_on == _host_cpu():
             assert np.array_equal(value.view(np.uint8), ref.view(np.uint8)), key
         else:
-            np.testing.assert_allclose(value, ref, rtol=1e-5, atol=1e-6, err_msg=key)
+            np.testing.assert_allclose(value, ref, rtol=1e-4, atol=1e-6, err_msg=key)
 
 
 if __name__ == "__main__":  # rewrite the recorded arrays
-    np.savez_compressed(GOLDEN, **train_cases())
+    np.savez_compressed(GOLDEN, cpu=np.array(_host_cpu()), **train_cases())
     print(f"wrote {GOLDEN}")
+
+
+def test_a_pickled_state_leaves_out_an_optimiser_slot_of_zeros():
+    """A model travels to a Dask worker and back every iteration: the unused second slot
+    of a manual rate with momentum is not sent, and every array comes back the same."""
+    import pickle
+
+    spec = NetworkSpec((50, 40, 3), "Rectifier", "softmax", (0.0,))
+    rng = np.random.default_rng(0)
+    state = init_state(spec, seed=1)
+    state.OW[0] = rng.normal(size=state.W.shape)      # momentum: slot 0 only
+    state.OB[0] = rng.normal(size=state.B.shape)
+    state.processed = 1234
+    full = sum(a.nbytes for a in state.arrays().values())
+    data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(data) < full - state.OW[1].nbytes + 2000
+    back = pickle.loads(data)
+    assert back.processed == 1234 and back.spec == spec
+    for name, a in state.arrays().items():
+        b = getattr(back, name)
+        assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b), name
+    # ADADELTA: both slots used, both sent; a negative zero is not an unused slot
+    state.OW[1] = rng.random(size=state.W.shape)
+    state.OB[1] = -0.0
+    back = pickle.loads(pickle.dumps(state))
+    assert np.array_equal(back.OW, state.OW)
+    assert np.signbit(back.OB[1]).all()
+    # and it is copied (deep) like any object
+    import copy
+
+    deep = copy.deepcopy(state)
+    assert deep.OW is not state.OW and np.array_equal(deep.OW, state.OW)
