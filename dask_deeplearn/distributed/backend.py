@@ -301,18 +301,23 @@ class DaskBackend(RecoveryMixin):
                      [w for d in self._score_blocks.values() for w, fs in d.items() for _ in fs])
 
     def _train_samples(self, label: str) -> dict[str, list[Future]]:
-        """The training scoring sample, one Bernoulli sample per prepared block."""
+        """The training scoring sample, one Bernoulli sample per prepared block.
+
+        With replication every worker holds the same rows in the same order and draws the
+        same sample, then keeps its share of it: the workers score one sample together.
+        """
         n_score = int(self.params["score_training_samples"])
-        if self.replicate:
-            first = next(iter(self.prepared))
-            sources = {first: self.prepared[first]}
-        else:
-            sources = dict(self.prepared)
         frac = sample_fraction(n_score, self.n_rows)
+        if self.replicate:
+            n = len(self.prepared)
+            return {w: [self.client.submit(
+                tasks.ddl_sample, src, frac, self.seed, False, (j, n), workers=[w],
+                allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
+                for j, (w, src) in enumerate(self.prepared.items())}
         return {w: [self.client.submit(
             tasks.ddl_sample, src, frac, self.seed + 7919 * j, workers=[w],
             allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
-            for j, (w, src) in enumerate(sources.items())}
+            for j, (w, src) in enumerate(self.prepared.items())}
 
     def _valid_samples(self, label: str) -> dict[str, list[Future]]:
         """The validation scoring sample, drawn where the validation partitions land."""

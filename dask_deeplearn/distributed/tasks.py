@@ -287,16 +287,24 @@ def ddl_rows(block: Block) -> int:
     return block.n_rows
 
 
-def ddl_sample(block: Block, fraction: float, seed: int, stratified: bool = False) -> Block:
+def ddl_sample(block: Block, fraction: float, seed: int, stratified: bool = False,
+               share: tuple[int, int] = (0, 1)) -> Block:
     """Fixed Bernoulli sample of a block for scoring, drawn on the worker.
 
     ``stratified``: every class of the block is kept with the same probability and is
     drawn at least once (H2O's Stratified validation sampling, without oversampling).
+    ``share = (j, n)``: only the ``j``-th of ``n`` runs of the sample's rows, so that ``n``
+    workers holding the same block (replicated training data) each score a part of one
+    sample; together they are the sample.
     """
-    if fraction >= 1.0:
+    if fraction < 1.0:
+        labels = block.y if stratified else None
+        block = block.take(bernoulli_sample(block.n_rows, fraction, seed, labels))
+    j, n = share
+    if n <= 1:
         return block
-    labels = block.y if stratified else None
-    return block.take(bernoulli_sample(block.n_rows, fraction, seed, labels))
+    bounds = np.linspace(0, block.n_rows, n + 1).astype(np.int64)
+    return block.take(np.arange(bounds[j], bounds[j + 1]))
 
 
 def ddl_train(

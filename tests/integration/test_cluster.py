@@ -308,7 +308,7 @@ def calm_accuracy(loss_data, tmp_path_factory):
 def _kill_at(cluster, prefix: str, skip: int, node: bool = False) -> tuple[str, str]:
     """Arm the kill: the first worker (by address) dies in its task ``skip + 1`` of
     ``prefix``."""
-    victim = sorted(cluster.worker_pids())[0]  # (holds the replicated scoring sample)
+    victim = sorted(cluster.worker_pids())[0]  # (it scores a share of every sample)
     name = cluster.client.scheduler_info(n_workers=-1)["workers"][victim]["name"]
     _register(cluster, _DieAt(name, prefix, node=node, skip=skip))
     return victim, name
