@@ -308,14 +308,10 @@ class DaskBackend(RecoveryMixin):
         """
         n_score = int(self.params["score_training_samples"])
         frac = sample_fraction(n_score, self.n_rows)
-        if self.replicate:
-            n = len(self.prepared)
-            return {w: [self.client.submit(
-                tasks.ddl_sample, src, frac, self.seed, False, (j, n), workers=[w],
-                allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
-                for j, (w, src) in enumerate(self.prepared.items())}
+        n = len(self.prepared)
         return {w: [self.client.submit(
-            tasks.ddl_sample, src, frac, self.seed + 7919 * j, workers=[w],
+            tasks.ddl_sample, src, frac, self.seed if self.replicate else self.seed + 7919 * j,
+            False, (j, n) if self.replicate else (0, 1), workers=[w],
             allow_other_workers=False, pure=False, key=f"{label}-{self.name}-{j}")]
             for j, (w, src) in enumerate(self.prepared.items())}
 
